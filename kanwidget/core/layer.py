@@ -1,0 +1,189 @@
+"""One KAN layer: a learnable 1-D function on every edge (input i -> output j).
+
+phi_ij(x) = mask_ij * [ (1 - s_ij) * (scale_base_ij * silu(x) + scale_sp_ij * spline_ij(x))
+                        + s_ij * (c * f_ij(a * x + b) + d) ]
+where s_ij is 1 for edges fixed to a symbolic function f_ij. The spline part runs as one matmul
+over (N, I*M) bases; symbolic edges are grouped by function and evaluated one group per tensor op.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from kanwidget.core import spline
+from kanwidget.core.symbolic import SYMBOLIC_LIB
+
+
+class KANLayer(nn.Module):
+    """A layer of in_dim x out_dim learnable edge functions on per-input B-spline grids."""
+
+    def __init__(self, in_dim: int, out_dim: int, grid: int = 5, k: int = 3, noise_scale: float = 0.5,
+                 scale_base_mu: float = 0.0, scale_base_sigma: float = 1.0, grid_eps: float = 0.02,
+                 grid_range: tuple[float, float] = (-1.0, 1.0), base_fun: Callable[[Tensor], Tensor] = nn.functional.silu,
+                 generator: torch.Generator | None = None, dtype: torch.dtype | None = None,
+                 device: torch.device | str | None = None) -> None:
+        super().__init__()
+        dtype = dtype or torch.get_default_dtype()
+        self.in_dim, self.out_dim, self.num, self.k = in_dim, out_dim, grid, k
+        self.grid_eps = grid_eps
+        self.base_fun = base_fun
+        knots = spline.extend_grid(spline.uniform_grid(in_dim, grid, grid_range[0], grid_range[1], dtype=dtype), k)
+        self.register_buffer("grid", knots.to(device))
+        noise = (torch.rand(in_dim, out_dim, grid + k, generator=generator, dtype=dtype) - 0.5) * noise_scale / grid
+        self.coef = nn.Parameter(noise.to(device))
+        sb = (scale_base_mu + scale_base_sigma * (torch.rand(in_dim, out_dim, generator=generator, dtype=dtype) * 2 - 1))
+        self.scale_base = nn.Parameter((sb / in_dim ** 0.5).to(device))
+        self.scale_sp = nn.Parameter(torch.full((in_dim, out_dim), 1.0 / in_dim ** 0.5, dtype=dtype, device=device))
+        self.register_buffer("mask", torch.ones(in_dim, out_dim, dtype=dtype, device=device))
+        self.register_buffer("sym_mask", torch.zeros(in_dim, out_dim, dtype=dtype, device=device))
+        self.register_buffer("sym_fun_ids", torch.zeros(in_dim, out_dim, dtype=torch.long, device=device))
+        affine = torch.zeros(in_dim, out_dim, 4, dtype=dtype, device=device)
+        affine[..., 0] = 1.0
+        affine[..., 2] = 1.0
+        self.sym_affine = nn.Parameter(affine)
+        self.sym_names: list[str] = []
+        self._group_cache: tuple[tuple[int, int, int], dict[str, tuple[Tensor, Tensor]]] | None = None
+
+    # ----------------------------------------------------------------- forward
+    @property
+    def numeric_mask(self) -> Tensor:
+        """Mask of edges computed by the spline branch."""
+        return self.mask * (1.0 - self.sym_mask)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_with_bases(x)[0]
+
+    def forward_with_bases(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Layer output (N, O) and the bases (N, I, M) it used."""
+        n = x.shape[0]
+        bases = spline.bspline_basis(x, self.grid, self.k)
+        nm = self.numeric_mask
+        w_sp = (self.coef * (self.scale_sp * nm).unsqueeze(-1)).transpose(1, 2).reshape(-1, self.out_dim)
+        y = bases.reshape(n, -1) @ w_sp + self.base_fun(x) @ (self.scale_base * nm)
+        if self.has_symbolic:
+            y = y + self._symbolic_forward(x)
+        return y, bases
+
+    # ------------------------------------------------------------ statistics
+    def numeric_edge_std(self, x: Tensor, bases: Tensor) -> Tensor:
+        """Batch std (unbiased) of every edge's spline-branch output, (I, O), without building (N, I, O).
+
+        phi_io = w_io . f_i(x) with f_i = [silu(x_i), B_1(x_i), ...], so var(phi_io) = w_io^T Cov(f_i) w_io.
+        """
+        n = x.shape[0]
+        feats = torch.cat([self.base_fun(x).unsqueeze(-1), bases], dim=-1)     # (N, I, M+1)
+        centred = feats - feats.mean(0, keepdim=True)
+        cov = torch.einsum("nim,nil->iml", centred, centred) / max(n - 1, 1)   # (I, M+1, M+1)
+        nm = self.numeric_mask
+        w = torch.cat([(self.scale_base * nm).unsqueeze(-1), self.coef * (self.scale_sp * nm).unsqueeze(-1)], dim=-1)
+        var = torch.einsum("iom,iml,iol->io", w, cov, w)
+        return torch.sqrt(var.clamp_min(0.0) + torch.finfo(x.dtype).tiny)
+
+    def edge_activations(self, x: Tensor) -> Tensor:
+        """Every edge's phi on the samples, (N, I, O). Costs N*I*O memory: not for the training hot path."""
+        nm = self.numeric_mask
+        acts = spline.coef_to_curve(x, self.grid, self.coef, self.k) * (self.scale_sp * nm)
+        acts = acts + self.base_fun(x).unsqueeze(-1) * (self.scale_base * nm)
+        if self.has_symbolic:
+            ii, jj = torch.nonzero(self.sym_mask * self.mask, as_tuple=True)
+            sym = self.symbolic_values(x[:, ii], ii, jj)
+            acts = acts.index_put((torch.arange(x.shape[0], device=x.device)[:, None], ii[None, :], jj[None, :]), sym)
+        return acts
+
+    def spline_values(self, x: Tensor) -> Tensor:
+        """Raw spline sums (N, I, O), without scale_sp, base or mask."""
+        return spline.coef_to_curve(x, self.grid, self.coef, self.k)
+
+    # -------------------------------------------------------------- symbolic
+    @property
+    def has_symbolic(self) -> bool:
+        return bool(self.sym_names) and bool(self.sym_mask.any())
+
+    def _groups(self) -> dict[str, tuple[Tensor, Tensor]]:
+        key = (self.sym_mask._version, self.sym_fun_ids._version, id(self.sym_mask))
+        if self._group_cache is None or self._group_cache[0] != key:
+            groups: dict[str, tuple[Tensor, Tensor]] = {}
+            active = self.sym_mask > 0
+            for fid, name in enumerate(self.sym_names):
+                ii, jj = torch.nonzero(active & (self.sym_fun_ids == fid), as_tuple=True)
+                if ii.numel():
+                    groups[name] = (ii, jj)
+            self._group_cache = (key, groups)
+        return self._group_cache[1]
+
+    def symbolic_values(self, xs: Tensor, ii: Tensor, jj: Tensor) -> Tensor:
+        """c*f(a*x+b)+d for the edges (ii, jj) evaluated on xs (N, E) (column e belongs to edge e)."""
+        out = torch.zeros_like(xs)
+        fids = self.sym_fun_ids[ii, jj]
+        for fid in torch.unique(fids).tolist():
+            sel = torch.nonzero(fids == fid, as_tuple=True)[0]
+            p = self.sym_affine[ii[sel], jj[sel]]
+            fn = SYMBOLIC_LIB[self.sym_names[fid]].torch_fn
+            out[:, sel] = p[:, 2] * fn(xs[:, sel] * p[:, 0] + p[:, 1]) + p[:, 3]
+        return out
+
+    def _symbolic_forward(self, x: Tensor) -> Tensor:
+        y = x.new_zeros(x.shape[0], self.out_dim)
+        for name, (ii, jj) in self._groups().items():
+            p = self.sym_affine[ii, jj]                                          # (E, 4)
+            v = p[:, 2] * SYMBOLIC_LIB[name].torch_fn(x[:, ii] * p[:, 0] + p[:, 1]) + p[:, 3]
+            y = y.index_add(1, jj, v * self.mask[ii, jj])
+        return y
+
+    def set_symbolic(self, i: int, j: int, name: str | None, affine: Tensor | None = None) -> None:
+        """Fix edge (i, j) to library function `name` with affine (a, b, c, d), or back to spline (None)."""
+        with torch.no_grad():
+            if name is None:
+                self.sym_mask[i, j] = 0.0
+                return
+            if name not in self.sym_names:
+                self.sym_names.append(name)
+            self.sym_fun_ids[i, j] = self.sym_names.index(name)
+            self.sym_mask[i, j] = 1.0
+            if affine is not None:
+                self.sym_affine[i, j] = affine.to(self.sym_affine)
+
+    def symbolic_name(self, i: int, j: int) -> str | None:
+        if self.sym_mask[i, j] > 0:
+            return self.sym_names[int(self.sym_fun_ids[i, j])]
+        return None
+
+    # ------------------------------------------------------------------ grids
+    def update_grid_from_samples(self, x: Tensor) -> None:
+        """Move the grid to the sample distribution (percentiles blended with uniform), keeping the curves."""
+        with torch.no_grad():
+            n = x.shape[0]
+            y = self.spline_values(x)
+            xs = torch.sort(x, dim=0).values
+            idx = torch.linspace(0, n - 1, self.num + 1, device=x.device).round().long()
+            adaptive = xs[idx].T                                                   # (I, G+1)
+            lo, hi = xs[0], xs[-1]
+            uniform = spline.uniform_grid(self.in_dim, self.num, lo, hi, dtype=x.dtype, device=x.device)
+            new = self.grid_eps * uniform + (1 - self.grid_eps) * adaptive
+            knots = spline.extend_grid(new, self.k)
+            keep = (hi - lo) <= 1e-6 * (1 + lo.abs())                              # degenerate inputs: keep old grid
+            knots = torch.where(keep[:, None], self.grid, knots)
+            coef = spline.curve_to_coef(x, y, knots, self.k)
+            self.grid.copy_(knots)
+            self.coef.copy_(torch.where(keep[:, None, None], self.coef, coef))
+
+    def grid_points(self) -> Tensor:
+        """The (I, G+1) grid without its extension knots."""
+        return self.grid[:, self.k:self.grid.shape[1] - self.k]
+
+    # -------------------------------------------------------------- structure
+    def subset(self, in_ids: list[int], out_ids: list[int]) -> "KANLayer":
+        """A new layer keeping only the given inputs and outputs (all tensors copied)."""
+        new = KANLayer(len(in_ids), len(out_ids), grid=self.num, k=self.k, grid_eps=self.grid_eps,
+                       base_fun=self.base_fun, generator=torch.Generator().manual_seed(0),
+                       dtype=self.coef.dtype, device=self.coef.device)
+        ii = torch.as_tensor(in_ids, dtype=torch.long, device=self.coef.device)
+        jj = torch.as_tensor(out_ids, dtype=torch.long, device=self.coef.device)
+        with torch.no_grad():
+            new.grid.copy_(self.grid[ii])
+            for name in ("coef", "scale_base", "scale_sp", "mask", "sym_mask", "sym_fun_ids", "sym_affine"):
+                getattr(new, name).copy_(getattr(self, name)[ii][:, jj])
+        new.sym_names = list(self.sym_names)
+        return new

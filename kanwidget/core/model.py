@@ -1,0 +1,260 @@
+"""The KAN model: construction, forward pass, events and version state.
+
+Training lives in `training.py`, simplification (scores, prune, refine) in `simplify.py`,
+symbolic edges and formulas in `symbolic_ops.py`, persistence in `persistence.py`,
+and the static picture in `plot.py`; KAN exposes them as methods with the pykan-style API.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from kanwidget.core import training
+from kanwidget.core.history import Lineage, Version
+from kanwidget.core.layer import KANLayer
+
+BASE_FUNCTIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "silu": nn.functional.silu,
+    "identity": lambda x: x,
+    "zero": torch.zeros_like,
+}
+
+
+def _parse_width(width: Sequence[Any]) -> list[int]:
+    if isinstance(width, (str, bytes)) or not isinstance(width, Sequence):
+        raise TypeError(f"width must be a list of layer sizes such as [2, 5, 1], got {width!r}")
+    sizes = []
+    for entry in width:
+        if isinstance(entry, (list, tuple)):  # pykan's [[n, 0], ...] form without multiplication nodes
+            if len(entry) != 2 or entry[1] != 0:
+                raise ValueError(f"width entry {entry!r}: multiplication nodes are not supported; use plain sizes")
+            entry = entry[0]
+        if isinstance(entry, bool) or not isinstance(entry, int):
+            raise TypeError(f"width entries must be integers, got {entry!r} in {list(width)!r}")
+        if entry < 1:
+            raise ValueError(f"width entries must be >= 1, got {entry} in {list(width)!r}")
+        sizes.append(int(entry))
+    if len(sizes) < 2:
+        raise ValueError(f"width needs at least 2 layers (inputs and outputs), got {list(width)!r}")
+    return sizes
+
+
+class KAN(nn.Module):
+    """A Kolmogorov-Arnold Network: a learnable 1-D function on every edge.
+
+    >>> model = KAN(width=[2, 5, 1], grid=5, k=3, seed=42)
+    >>> model(torch.rand(10, 2)).shape
+    torch.Size([10, 1])
+    """
+
+    def __init__(self, width: Sequence[Any], grid: int = 3, k: int = 3, seed: int = 1, noise_scale: float = 0.5,
+                 scale_base_mu: float = 0.0, scale_base_sigma: float = 1.0, grid_eps: float = 0.02,
+                 grid_range: Sequence[float] = (-1.0, 1.0), base_fun: str = "silu",
+                 dtype: torch.dtype | None = None, device: torch.device | str = "cpu",
+                 in_vars: Sequence[str] | None = None, out_vars: Sequence[str] | None = None) -> None:
+        super().__init__()
+        sizes = _parse_width(width)
+        for name, value, low in (("grid", grid, 1), ("k", k, 1)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an integer, got {value!r}")
+            if value < low:
+                raise ValueError(f"{name} must be >= {low}, got {value}")
+        if base_fun not in BASE_FUNCTIONS:
+            raise ValueError(f"unknown base_fun {base_fun!r}; valid: {', '.join(BASE_FUNCTIONS)}")
+        if len(grid_range) != 2 or not float(grid_range[0]) < float(grid_range[1]):
+            raise ValueError(f"grid_range must be (low, high) with low < high, got {tuple(grid_range)!r}")
+        if not 0.0 <= grid_eps <= 1.0:
+            raise ValueError(f"grid_eps must be in [0, 1], got {grid_eps}")
+        dtype = dtype or torch.get_default_dtype()
+        self.config: dict[str, Any] = dict(
+            width=sizes, grid=grid, k=k, seed=seed, noise_scale=noise_scale, scale_base_mu=scale_base_mu,
+            scale_base_sigma=scale_base_sigma, grid_eps=grid_eps, grid_range=[float(g) for g in grid_range],
+            base_fun=base_fun)
+        generator = torch.Generator().manual_seed(int(seed))
+        self.layers = nn.ModuleList(
+            KANLayer(sizes[l], sizes[l + 1], grid=grid, k=k, noise_scale=noise_scale, scale_base_mu=scale_base_mu,
+                     scale_base_sigma=scale_base_sigma, grid_eps=grid_eps,
+                     grid_range=(float(grid_range[0]), float(grid_range[1])), base_fun=BASE_FUNCTIONS[base_fun],
+                     generator=generator, dtype=dtype, device=device)
+            for l in range(len(sizes) - 1))
+        self.in_vars = self._check_vars(in_vars, sizes[0], "in_vars")
+        self.out_vars = self._check_vars(out_vars, sizes[-1], "out_vars")
+        self.lineage = Lineage()
+        self.steps_trained = 0
+        self.data: dict[str, Tensor] | None = None
+        self.fit_generator = torch.Generator().manual_seed(int(seed))
+
+    @staticmethod
+    def _check_vars(names: Sequence[str] | None, n: int, what: str) -> list[str] | None:
+        if names is None:
+            return None
+        names = [str(v) for v in names]
+        if len(names) != n:
+            raise ValueError(f"{what} has {len(names)} names but the model has {n}")
+        return names
+
+    # ------------------------------------------------------------ properties
+    @property
+    def width(self) -> list[int]:
+        return [self.layers[0].in_dim] + [layer.out_dim for layer in self.layers]
+
+    @property
+    def grid(self) -> int:
+        return self.layers[0].num
+
+    @property
+    def k(self) -> int:
+        return self.layers[0].k
+
+    @property
+    def depth(self) -> int:
+        return len(self.layers)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.layers[0].coef.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.layers[0].coef.device
+
+    def extra_repr(self) -> str:
+        return f"width={self.width}, grid={self.grid}, k={self.k}"
+
+    # --------------------------------------------------------------- forward
+    def check_input(self, x: Any, what: str = "input") -> Tensor:
+        """Validate and convert x to a (N, width[0]) tensor of the model's dtype and device."""
+        if not isinstance(x, Tensor):
+            try:
+                x = torch.as_tensor(x)
+            except Exception as exc:
+                raise TypeError(f"{what} must be a tensor or array, got {type(x).__name__}") from exc
+        if x.dim() == 1 and self.width[0] == 1:
+            x = x[:, None]
+        if x.dim() != 2 or x.shape[1] != self.width[0]:
+            raise ValueError(f"{what} must have shape (N, {self.width[0]}) for width {self.width}, got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            x = x.to(self.dtype)
+        return x.to(device=self.device, dtype=self.dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 2 or x.shape[1] != self.layers[0].in_dim:
+            x = self.check_input(x)
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def layer_inputs(self, x: Tensor) -> list[Tensor]:
+        """Inputs of every layer plus the final output: depth + 1 tensors (no grad)."""
+        x = self.check_input(x)
+        outs = [x]
+        with torch.no_grad():
+            for layer in self.layers:
+                outs.append(layer(outs[-1]))
+        return outs
+
+    def update_grid_from_samples(self, x: Tensor) -> None:
+        """Adapt every layer's grid to the samples' distribution, layer by layer, keeping the functions."""
+        with self.lineage.lock:
+            x = self.check_input(x)
+            with torch.no_grad():
+                for layer in self.layers:
+                    layer.update_grid_from_samples(x)
+                    x = layer(x)
+            self.lineage.emit("grid_update", self)
+
+    # ---------------------------------------------------------------- events
+    def on(self, event: str, fn: Callable[..., Any]) -> None:
+        """Subscribe to model events (fit_start, step, fit_end, grid_update, structure, version)."""
+        self.lineage.on(event, fn)
+
+    def off(self, event: str, fn: Callable[..., Any]) -> None:
+        self.lineage.off(event, fn)
+
+    def stop_training(self) -> None:
+        """Ask a running fit (in any thread) to stop; it restores the last completed step and returns."""
+        self.lineage.stop_event.set()
+
+    # -------------------------------------------------------- snapshot state
+    def snapshot(self) -> dict[str, Any]:
+        """A detached copy of everything needed to rebuild this model exactly."""
+        return {
+            "config": copy.deepcopy(self.config),
+            "width": self.width,
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "state": {name: t.detach().clone() for name, t in self.state_dict().items()},
+            "sym_names": [list(layer.sym_names) for layer in self.layers],
+            "in_vars": self.in_vars, "out_vars": self.out_vars,
+            "steps_trained": self.steps_trained,
+        }
+
+    @classmethod
+    def from_snapshot(cls, snap: dict[str, Any], lineage: Lineage | None = None,
+                      device: torch.device | str | None = None) -> "KAN":
+        """Rebuild a model from `snapshot()` output (shares `lineage` if given)."""
+        config = dict(snap["config"])
+        config["width"] = snap["width"]
+        dtype = getattr(torch, snap["dtype"])
+        model = cls(**config, dtype=dtype, device=device or "cpu",
+                    in_vars=snap.get("in_vars"), out_vars=snap.get("out_vars"))
+        # the grid size of a refined model differs from the config's; rebuild layers to match the state
+        for l, layer in enumerate(model.layers):
+            coef = snap["state"][f"layers.{l}.coef"]
+            if coef.shape[-1] != layer.coef.shape[-1]:
+                model.layers[l] = KANLayer(layer.in_dim, layer.out_dim, grid=coef.shape[-1] - layer.k, k=layer.k,
+                                           grid_eps=layer.grid_eps, base_fun=layer.base_fun,
+                                           generator=torch.Generator().manual_seed(0), dtype=dtype,
+                                           device=layer.coef.device)
+        for l, names in enumerate(snap["sym_names"]):
+            model.layers[l].sym_names = list(names)
+        model.load_state_dict(snap["state"])
+        model.steps_trained = int(snap.get("steps_trained", 0))
+        if lineage is not None:
+            model.lineage = lineage
+        return model
+
+    def derive(self, snap: dict[str, Any] | None = None) -> "KAN":
+        """A new model in the same lineage from a snapshot (default: a copy of this one)."""
+        model = type(self).from_snapshot(snap or self.snapshot(), lineage=self.lineage, device=self.device)
+        model.data = self.data
+        model.fit_generator.set_state(self.fit_generator.get_state())
+        return model
+
+    def record_version(self, label: str, metrics: dict[str, float] | None = None) -> Version:
+        """Record the current state as a new version in the lineage's history."""
+        return self.lineage.record(label, metrics or {}, str(self.width), self.snapshot())
+
+    @property
+    def history(self) -> list[Version]:
+        """Versions recorded so far in this model's lineage (oldest first)."""
+        return list(self.lineage.versions)
+
+    def checkout(self, version: int | Version) -> "KAN":
+        """Return a model restored exactly to a recorded version (same lineage)."""
+        with self.lineage.lock:
+            vid = version.id if isinstance(version, Version) else version
+            if isinstance(vid, bool) or not isinstance(vid, int):
+                raise TypeError(f"version must be an int id or a Version, got {version!r}")
+            target = self.lineage.get(vid)
+            model = self.derive(target.snapshot)
+            self.lineage.current = target.id
+            self.lineage.emit("structure", model, "checkout")
+            return model
+
+    def undo(self) -> "KAN":
+        """Return the model as it was at the version before the current one."""
+        with self.lineage.lock:
+            current = self.lineage.current
+            if current is None:
+                raise ValueError("nothing to undo: no version has been recorded yet")
+            parent = self.lineage.get(current).parent
+            if parent is None:
+                raise ValueError("nothing to undo: the current version is the first one")
+            return self.checkout(parent)
+
+    # ---------------------------------------------------- methods elsewhere
+    fit = training.fit
+

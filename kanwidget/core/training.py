@@ -1,0 +1,236 @@
+"""Training: KAN.fit with LBFGS or Adam, grid updates, sparsity regularisation, callbacks and events."""
+from __future__ import annotations
+
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from kanwidget.core.data import validate_dataset
+
+if TYPE_CHECKING:
+    from kanwidget.core.model import KAN
+
+OPTIMISERS = ("LBFGS", "Adam")
+
+
+@dataclass(frozen=True)
+class FitStep:
+    """What a callback receives after every optimiser step (losses are RMSE)."""
+    step: int           # 1-based step within this fit
+    steps: int          # steps requested for this fit
+    total_step: int     # optimiser steps of the model so far, all fits together
+    train_loss: float
+    test_loss: float
+    reg: float
+    model: "KAN"
+
+
+class _Interrupted(Exception):
+    """Raised inside an LBFGS closure when stop_training() was called."""
+
+
+def regularization(model: "KAN", stds: list[tuple[Tensor, Tensor]], lamb_l1: float, lamb_entropy: float,
+                   lamb_coef: float, lamb_coefdiff: float) -> Tensor:
+    """Sparsity penalty: L1 + row/column entropy of edge magnitudes, plus optional coefficient terms.
+
+    An edge's magnitude is std(phi(x)) / (std(x) + 0.1) over the batch, as in the KAN paper.
+    """
+    reg = stds[0][0].new_zeros(())
+    for edge_std, in_std in stds:
+        vec = edge_std / (in_std[:, None] + 0.1)                     # (I, O)
+        reg = reg + lamb_l1 * vec.sum()
+        if lamb_entropy:
+            p_in = vec / (vec.sum(0, keepdim=True) + 1)              # over inputs of each output
+            p_out = vec / (vec.sum(1, keepdim=True) + 1)             # over outputs of each input
+            ent_in = -(p_in * torch.log2(p_in + 1e-4)).sum(0).mean()
+            ent_out = -(p_out * torch.log2(p_out + 1e-4)).sum(1).mean()
+            reg = reg + lamb_entropy * (ent_in + ent_out)
+    for layer in model.layers:
+        if lamb_coef:
+            reg = reg + lamb_coef * layer.coef.abs().mean(1).sum()
+        if lamb_coefdiff:
+            reg = reg + lamb_coefdiff * torch.diff(layer.coef, dim=-1).abs().mean(1).sum()
+    return reg
+
+
+def forward_with_stats(model: "KAN", x: Tensor) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
+    """Forward pass that also returns each layer's (edge std, input std) for the regulariser."""
+    stds = []
+    for layer in model.layers:
+        y, bases = layer.forward_with_bases(x)
+        stds.append((layer.numeric_edge_std(x, bases), x.std(0)))
+        x = y
+    return x, stds
+
+
+def _check_number(name: str, value: Any, low: float | None = None, integer: bool = False,
+                  allow_minus_one: bool = False) -> None:
+    kind = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if allow_minus_one and value == -1:
+        return
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+
+
+def fit(model: "KAN", dataset: dict[str, Tensor], opt: str = "LBFGS", steps: int = 100, log: int = 1,
+        lamb: float = 0.0, lamb_l1: float = 1.0, lamb_entropy: float = 2.0, lamb_coef: float = 0.0,
+        lamb_coefdiff: float = 0.0, update_grid: bool = True, grid_update_num: int = 10,
+        loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None, lr: float = 1.0,
+        start_grid_update_step: int = -1, stop_grid_update_step: int = 50, batch: int = -1,
+        verbose: bool = True, callbacks: Sequence[Callable[[FitStep], Any]] | None = None,
+        max_iter: int = 20, record: bool = True) -> dict[str, list[float]]:
+    """Train the model; returns {"train_loss", "test_loss", "reg"} per step (RMSE for the default loss).
+
+    opt: "LBFGS" (strong-Wolfe line search, `max_iter` inner iterations per step) or "Adam".
+    lamb > 0 turns on sparsity regularisation (lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff).
+    update_grid: move grids to the data every (stop_grid_update_step // grid_update_num) steps
+    until stop_grid_update_step. batch=-1 uses all samples, else a random mini-batch per step.
+    callbacks receive a FitStep after every step; the lineage emits fit_start/step/fit_end events.
+    stop_training() (from any thread) ends the fit after restoring the last completed step.
+    If the loss turns NaN/inf, the last finite weights are restored and a warning is issued.
+    """
+    # ----- validate everything before touching the model
+    if not isinstance(opt, str) or opt not in OPTIMISERS:
+        raise ValueError(f"unknown optimiser {opt!r}; valid: {', '.join(OPTIMISERS)}")
+    _check_number("steps", steps, 1, integer=True)
+    _check_number("log", log, 1, integer=True)
+    _check_number("lr", lr, 0.0)
+    if lr <= 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+    for name, value in (("lamb", lamb), ("lamb_l1", lamb_l1), ("lamb_entropy", lamb_entropy),
+                        ("lamb_coef", lamb_coef), ("lamb_coefdiff", lamb_coefdiff)):
+        _check_number(name, value, 0.0)
+    _check_number("grid_update_num", grid_update_num, 1, integer=True)
+    _check_number("stop_grid_update_step", stop_grid_update_step, integer=True)
+    _check_number("start_grid_update_step", start_grid_update_step, integer=True)
+    _check_number("batch", batch, 1, integer=True, allow_minus_one=True)
+    _check_number("max_iter", max_iter, 1, integer=True)
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError("loss_fn must be callable(pred, target) -> scalar tensor")
+    callbacks = list(callbacks or [])
+    if not all(callable(cb) for cb in callbacks):
+        raise TypeError("callbacks must be callables taking a FitStep")
+    data = validate_dataset(dataset, model.width[0], model.width[-1], dtype=model.dtype, device=model.device)
+
+    lineage = model.lineage
+    with lineage.lock:
+        lineage.stop_event.clear()
+        model.data = dataset
+        if not lineage.versions and record:
+            model.record_version("init")
+        return _run(model, data, opt, steps, log, lamb, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff,
+                    update_grid, grid_update_num, loss_fn, lr, start_grid_update_step, stop_grid_update_step,
+                    batch, verbose, callbacks, max_iter, record)
+
+
+def _run(model: "KAN", data: dict[str, Tensor], opt: str, steps: int, log: int, lamb: float, lamb_l1: float,
+         lamb_entropy: float, lamb_coef: float, lamb_coefdiff: float, update_grid: bool, grid_update_num: int,
+         loss_fn: Callable[[Tensor, Tensor], Tensor] | None, lr: float, start_grid_update_step: int,
+         stop_grid_update_step: int, batch: int, verbose: bool, callbacks: list[Callable[[FitStep], Any]],
+         max_iter: int, record: bool) -> dict[str, list[float]]:
+    lineage = model.lineage
+    mse = loss_fn is None
+    loss_fn = loss_fn or (lambda pred, target: torch.mean((pred - target) ** 2))
+    x_train, y_train = data["train_input"], data["train_label"]
+    x_test, y_test = data["test_input"], data["test_label"]
+    n_train, n_test = x_train.shape[0], x_test.shape[0]
+    use_batch = batch != -1 and batch < n_train
+    grid_freq = max(1, int(stop_grid_update_step / grid_update_num))
+    params = [p for p in model.parameters() if p.requires_grad]
+    if opt == "LBFGS":
+        optimizer: torch.optim.Optimizer = torch.optim.LBFGS(
+            params, lr=lr, max_iter=max_iter, history_size=10, line_search_fn="strong_wolfe",
+            tolerance_grad=1e-32, tolerance_change=1e-32)
+    else:
+        optimizer = torch.optim.Adam(params, lr=lr)
+    results: dict[str, list[float]] = {"train_loss": [], "test_loss": [], "reg": []}
+    to_value = math.sqrt if mse else (lambda v: v)
+    last: dict[str, Tensor] = {}
+
+    def evaluate(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        if lamb > 0:
+            pred, stds = forward_with_stats(model, x)
+            reg = regularization(model, stds, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff)
+        else:
+            pred, reg = model(x), x.new_zeros(())
+        return loss_fn(pred, y), reg
+
+    lineage.emit("fit_start", model, steps)
+    started = time.perf_counter()
+    stop_reason = ""
+    for step in range(steps):
+        if lineage.stop_event.is_set():
+            stop_reason = "stopped"
+            break
+        saved = {name: t.detach().clone() for name, t in model.state_dict().items()}
+        if use_batch:
+            train_id = torch.randperm(n_train, generator=model.fit_generator)[:batch].to(x_train.device)
+            test_id = torch.randperm(n_test, generator=model.fit_generator)[:batch].to(x_test.device)
+            xb, yb, xt, yt = x_train[train_id], y_train[train_id], x_test[test_id], y_test[test_id]
+        else:
+            xb, yb, xt, yt = x_train, y_train, x_test, y_test
+        if update_grid and step % grid_freq == 0 and start_grid_update_step <= step < stop_grid_update_step:
+            model.update_grid_from_samples(xb)
+
+        def closure() -> Tensor:
+            if lineage.stop_event.is_set():
+                raise _Interrupted
+            optimizer.zero_grad(set_to_none=True)
+            train_loss, reg = evaluate(xb, yb)
+            objective = train_loss + lamb * reg
+            objective.backward()
+            last["train"], last["reg"] = train_loss.detach(), reg.detach()
+            return objective
+
+        try:
+            if opt == "LBFGS":
+                optimizer.step(closure)
+            else:
+                closure()
+                optimizer.step()
+        except _Interrupted:
+            model.load_state_dict(saved)
+            stop_reason = "stopped"
+            break
+        with torch.no_grad():
+            test_loss = loss_fn(model(xt), yt)
+        values = (float(last["train"]), float(test_loss), float(last["reg"]))
+        if not all(math.isfinite(v) for v in values):
+            model.load_state_dict(saved)
+            warnings.warn(f"kanwidget: loss became {values[0]} at step {step + 1}; stopped and restored the "
+                          "weights of the last finite step", RuntimeWarning, stacklevel=3)
+            stop_reason = "non-finite loss"
+            break
+        model.steps_trained += 1
+        train_v, test_v, reg_v = to_value(values[0]), to_value(max(values[1], 0.0)), values[2]
+        results["train_loss"].append(train_v)
+        results["test_loss"].append(test_v)
+        results["reg"].append(reg_v)
+        info = FitStep(step + 1, steps, model.steps_trained, train_v, test_v, reg_v, model)
+        for cb in callbacks:
+            cb(info)
+        lineage.emit("step", info)
+        if verbose and (step % log == 0 or step == steps - 1):
+            elapsed = time.perf_counter() - started
+            sys.stdout.write(f"\r| train_loss: {train_v:.2e} | test_loss: {test_v:.2e} | reg: {reg_v:.2e} | "
+                             f"{step + 1}/{steps} [{elapsed:.1f}s]")
+            sys.stdout.flush()
+    if verbose:
+        sys.stdout.write(f" ({stop_reason})\n" if stop_reason else "\n")
+        sys.stdout.flush()
+    lineage.stop_event.clear()
+    if record and results["train_loss"]:
+        model.record_version(f"fit {opt} x{len(results['train_loss'])}",
+                             {"train_loss": results["train_loss"][-1], "test_loss": results["test_loss"][-1]})
+    lineage.emit("fit_end", model, results)
+    return results
