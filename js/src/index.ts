@@ -1,0 +1,141 @@
+/** kanwidget front end: wires the model traits to the view parts (anywidget module). */
+import "./widget.css";
+import { Controls } from "./controls";
+import { decodeMetrics } from "./curves";
+import { h } from "./dom";
+import { FormulaPanel } from "./formula";
+import { InspectorPanel } from "./inspector";
+import { LossChart } from "./losschart";
+import { NetworkView } from "./network";
+import { ErrorBox, StatusLine, normaliseStatus } from "./status";
+import { Timeline } from "./timeline";
+import type { Callback, Graph, SendCommand, WidgetModel } from "./types";
+
+export interface View {
+  root: HTMLDivElement;
+  network: NetworkView;
+  chart: LossChart;
+  controls: Controls;
+  destroy(): void;
+}
+
+export function createView(model: WidgetModel, el: HTMLElement): View {
+  const send: SendCommand = (name, args = {}) => {
+    model.send({ type: "command", name, args });
+  };
+  const get = (name: string) => {
+    try {
+      return model.get(name);
+    } catch {
+      return undefined;
+    }
+  };
+
+  const root = h("div", { class: "kanwidget" });
+  const status = new StatusLine();
+  const errorBox = new ErrorBox(() => {
+    // Reset the trait so the same message raised again is shown again.
+    model.set("error", "");
+    model.save_changes();
+  });
+  const controls = new Controls(send);
+  const network = new NetworkView({
+    onPick: (g) => send("inspect", { l: g.l, i: g.i, j: g.j }),
+    onDraw: (s) => {
+      root.dataset.nodes = String(s.nodes);
+      root.dataset.edges = String(s.edges);
+      root.dataset.symbolicEdges = String(s.symbolic);
+    },
+  });
+  const chart = new LossChart();
+  const inspector = new InspectorPanel(send);
+  const formula = new FormulaPanel();
+  const timeline = new Timeline(send);
+
+  const header = h("div", { class: "kw-header" }, h("span", { class: "kw-title", text: "KAN" }), h("span", { class: "kw-shape" }), status.el);
+  const netCard = h("div", { class: "kw-card kw-network-card" }, network.el,
+    h("div", { class: "kw-hint kw-muted", text: "Click an edge to inspect it. Faded = less important; red = symbolic." }));
+  const side = h("div", { class: "kw-side" }, inspector.el, h("div", { class: "kw-card" }, chart.el), formula.el);
+  root.append(header, controls.el, errorBox.el, h("div", { class: "kw-main" }, netCard, side), timeline.el);
+  el.append(root);
+
+  const shape = header.querySelector(".kw-shape") as HTMLElement;
+  const onGraph = () => {
+    const graph = (get("graph") ?? null) as Graph | null;
+    const ok = graph && Array.isArray(graph.width) ? graph : null;
+    shape.textContent = ok ? `[${ok.width.join(", ")}]` : "";
+    network.setData(ok, get("curves"));
+    formula.update(get("formula"), ok?.out_vars ?? []);
+  };
+  const onStatus = () => {
+    const s = normaliseStatus(get("status"));
+    status.update(s);
+    controls.update({ state: s.state });
+    if (s.state === "idle") controls.clearPending();
+  };
+  const onError = () => {
+    const e = get("error");
+    errorBox.update(e);
+    if (e) controls.clearPending();
+  };
+  const onMetrics = () => chart.replace(decodeMetrics(get("metrics")));
+  const onInspector = () => inspector.update(get("inspector"));
+  const onFormula = () => formula.update(get("formula"), ((get("graph") as Graph | null)?.out_vars) ?? []);
+  const onVersions = () => timeline.update(get("versions"));
+  const onControls = () => {
+    const lib = get("library");
+    controls.update({ hasData: get("has_data") !== false, library: Array.isArray(lib) ? lib.map(String) : [] });
+  };
+  const onCustom = (msg: unknown) => {
+    const m = msg as { type?: string; rows?: unknown };
+    if (m && m.type === "metrics") chart.append(m.rows);
+  };
+  const answered = () => controls.clearPending();
+
+  const handlers: [string, Callback][] = [
+    ["change:graph", onGraph],
+    ["change:curves", onGraph],
+    ["change:status", onStatus],
+    ["change:error", onError],
+    ["change:metrics", onMetrics],
+    ["change:inspector", onInspector],
+    ["change:formula", onFormula],
+    ["change:versions", onVersions],
+    ["change:library", onControls],
+    ["change:has_data", onControls],
+    ["change:graph", answered],
+    ["change:versions", answered],
+    ["change:inspector", answered],
+    ["msg:custom", onCustom],
+  ];
+  for (const [ev, cb] of handlers) model.on(ev, cb);
+
+  onControls();
+  onGraph();
+  onStatus();
+  onError();
+  onMetrics();
+  onInspector();
+  onVersions();
+
+  return {
+    root,
+    network,
+    chart,
+    controls,
+    destroy() {
+      for (const [ev, cb] of handlers) model.off(ev, cb);
+      network.destroy();
+      chart.destroy();
+      controls.destroy();
+      root.remove();
+    },
+  };
+}
+
+function render({ model, el }: { model: WidgetModel; el: HTMLElement }): () => void {
+  const view = createView(model, el);
+  return () => view.destroy();
+}
+
+export default { render };

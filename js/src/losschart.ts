@@ -1,0 +1,252 @@
+/** Loss chart: train / test / reg series against step, log-scale y, on a canvas. */
+
+export const SERIES = [
+  { key: "train", col: 1, label: "train", color: "#2f5bd3", dash: [] as number[] },
+  { key: "test", col: 2, label: "test", color: "#e0761e", dash: [] as number[] },
+  { key: "reg", col: 3, label: "reg", color: "#2a9d62", dash: [5, 3] },
+];
+
+const HEIGHT = 190;
+const M = { left: 48, right: 10, top: 10, bottom: 26 };
+
+export class LossChart {
+  readonly el: HTMLDivElement;
+  readonly canvas: HTMLCanvasElement;
+  private rows: number[][] = [];
+  private raf = 0;
+  private ro: ResizeObserver | null = null;
+
+  constructor() {
+    this.el = document.createElement("div");
+    this.el.className = "kw-losschart";
+    this.el.dataset.points = "0";
+    const head = document.createElement("div");
+    head.className = "kw-panel-title";
+    head.textContent = "Loss (RMSE, log scale)";
+    const legend = document.createElement("div");
+    legend.className = "kw-legend";
+    for (const s of SERIES) {
+      const item = document.createElement("span");
+      item.className = `kw-legend-item kw-legend-${s.key}`;
+      const sw = document.createElement("i");
+      sw.style.borderTop = `2px ${s.dash.length ? "dashed" : "solid"} ${s.color}`;
+      item.append(sw, document.createTextNode(s.label));
+      legend.append(item);
+    }
+    head.append(legend);
+    this.canvas = document.createElement("canvas");
+    this.canvas.setAttribute("role", "img");
+    this.canvas.setAttribute("aria-label", "Loss history chart");
+    this.canvas.style.height = `${HEIGHT}px`;
+    this.el.append(head, this.canvas);
+    if (typeof ResizeObserver !== "undefined") {
+      this.ro = new ResizeObserver(() => this.schedule());
+      this.ro.observe(this.el);
+    }
+  }
+
+  get points(): number {
+    return this.rows.length;
+  }
+
+  getRows(): number[][] {
+    return this.rows;
+  }
+
+  /** Replaces the whole history (from the `metrics` trait). */
+  replace(rows: number[][]): void {
+    this.rows = rows.filter(validRow).slice();
+    this.el.dataset.points = String(this.rows.length);
+    this.schedule();
+  }
+
+  /**
+   * Appends streamed rows. Rows whose step is not after the last known step are duplicates of
+   * rows already received (streaming and trait updates may overlap) and are skipped.
+   */
+  append(rows: unknown): number {
+    if (!Array.isArray(rows)) return 0;
+    let added = 0;
+    for (const r of rows) {
+      if (!validRow(r)) continue;
+      const last = this.rows[this.rows.length - 1];
+      if (last && !(r[0] > last[0])) continue;
+      this.rows.push([r[0], r[1], r[2], r[3]].map(Number));
+      added++;
+    }
+    this.el.dataset.points = String(this.rows.length);
+    if (added) this.schedule();
+    return added;
+  }
+
+  schedule(): void {
+    if (this.raf) return;
+    const raf = typeof requestAnimationFrame === "function" ? requestAnimationFrame : (f: FrameRequestCallback) => setTimeout(() => f(0), 16) as unknown as number;
+    this.raf = raf(() => {
+      this.raf = 0;
+      this.draw();
+    });
+  }
+
+  draw(): void {
+    const width = this.el.clientWidth || 360;
+    const dpr = (typeof window !== "undefined" && window.devicePixelRatio) || 1;
+    const bw = Math.round(width * dpr);
+    const bh = Math.round(HEIGHT * dpr);
+    if (this.canvas.width !== bw) this.canvas.width = bw;
+    if (this.canvas.height !== bh) this.canvas.height = bh;
+    let ctx: CanvasRenderingContext2D | null = null;
+    try {
+      ctx = this.canvas.getContext("2d");
+    } catch {
+      ctx = null;
+    }
+    if (!ctx) return;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, width, HEIGHT);
+    drawChart(ctx, this.rows, width, HEIGHT);
+  }
+
+  destroy(): void {
+    const caf = typeof cancelAnimationFrame === "function" ? cancelAnimationFrame : clearTimeout;
+    if (this.raf) caf(this.raf);
+    this.raf = 0;
+    this.ro?.disconnect();
+  }
+}
+
+function validRow(r: unknown): r is number[] {
+  return Array.isArray(r) && r.length >= 4 && Number.isFinite(Number(r[0]));
+}
+
+/** Ticks for a log10 axis spanning [lo, hi] (values, not logs). */
+export function logTicks(lo: number, hi: number): number[] {
+  const a = Math.floor(Math.log10(lo));
+  const b = Math.ceil(Math.log10(hi));
+  const ticks: number[] = [];
+  const mult = b - a <= 2 ? [1, 2, 5] : [1];
+  for (let e = a; e <= b; e++) {
+    for (const m of mult) {
+      const v = m * Math.pow(10, e);
+      if (v >= lo * 0.999 && v <= hi * 1.001) ticks.push(v);
+    }
+  }
+  return ticks;
+}
+
+export function niceStep(span: number, target: number): number {
+  const raw = span / Math.max(1, target);
+  const p = Math.pow(10, Math.floor(Math.log10(raw || 1)));
+  const f = raw / p;
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
+}
+
+function fmt(v: number): string {
+  if (v === 0) return "0";
+  const e = Math.floor(Math.log10(Math.abs(v)));
+  if (e >= -2 && e <= 3) return String(Number(v.toPrecision(2)));
+  const m = v / Math.pow(10, e);
+  return `${Math.abs(m - 1) < 1e-9 ? "" : `${Number(m.toPrecision(2))}×`}1e${e}`;
+}
+
+function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: number, height: number): void {
+  const pw = width - M.left - M.right;
+  const ph = height - M.top - M.bottom;
+  ctx.font = `11px system-ui, -apple-system, "Segoe UI", sans-serif`;
+  ctx.strokeStyle = "#c9d0de";
+  ctx.lineWidth = 1;
+  ctx.strokeRect(M.left + 0.5, M.top + 0.5, pw, ph);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of rows) {
+    for (const s of SERIES) {
+      const v = r[s.col];
+      if (v > 0 && Number.isFinite(v)) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+  }
+  if (!rows.length || !(hi >= lo)) {
+    ctx.fillStyle = "#7a8499";
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.fillText("No training yet — press Train", M.left + pw / 2, M.top + ph / 2);
+    return;
+  }
+  if (hi / lo < 10) {
+    const mid = Math.sqrt(hi * lo);
+    lo = Math.min(lo, mid / 3.2);
+    hi = Math.max(hi, mid * 3.2);
+  }
+  const llo = Math.log10(lo);
+  const lhi = Math.log10(hi);
+  const x0 = rows[0][0];
+  const x1 = rows.length > 1 ? rows[rows.length - 1][0] : x0 + 1;
+  const sx = (s: number) => M.left + ((s - x0) / (x1 - x0 || 1)) * pw;
+  const sy = (v: number) => M.top + ph - ((Math.log10(v) - llo) / (lhi - llo || 1)) * ph;
+
+  // grid + ticks
+  ctx.fillStyle = "#5b6478";
+  ctx.textAlign = "right";
+  ctx.textBaseline = "middle";
+  for (const t of logTicks(lo, hi)) {
+    const y = Math.round(sy(t)) + 0.5;
+    ctx.strokeStyle = "#eceff5";
+    ctx.beginPath();
+    ctx.moveTo(M.left + 1, y);
+    ctx.lineTo(M.left + pw, y);
+    ctx.stroke();
+    ctx.fillText(fmt(t), M.left - 5, y);
+  }
+  ctx.textAlign = "center";
+  ctx.textBaseline = "top";
+  const step = niceStep(x1 - x0, Math.max(2, Math.floor(pw / 70)));
+  for (let t = Math.ceil(x0 / step) * step; t <= x1 + 1e-9; t += step) {
+    const x = Math.round(sx(t)) + 0.5;
+    ctx.strokeStyle = "#eceff5";
+    ctx.beginPath();
+    ctx.moveTo(x, M.top + 1);
+    ctx.lineTo(x, M.top + ph);
+    ctx.stroke();
+    ctx.fillText(String(Number(t.toPrecision(6))), x, M.top + ph + 5);
+  }
+  ctx.textAlign = "right";
+  ctx.fillText("step", M.left + pw, M.top + ph + 14);
+
+  // series
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(M.left, M.top, pw, ph);
+  ctx.clip();
+  ctx.lineJoin = "round";
+  for (const s of SERIES) {
+    ctx.strokeStyle = s.color;
+    ctx.lineWidth = 1.8;
+    ctx.setLineDash(s.dash);
+    ctx.beginPath();
+    let started = false;
+    let n = 0;
+    for (const r of rows) {
+      const v = r[s.col];
+      if (!(v > 0) || !Number.isFinite(v)) { started = false; continue; }
+      const x = sx(r[0]);
+      const y = sy(v);
+      if (!started) { ctx.moveTo(x, y); started = true; } else ctx.lineTo(x, y);
+      n++;
+    }
+    ctx.stroke();
+    if (n === 1 || rows.length === 1) {
+      for (const r of rows) {
+        const v = r[s.col];
+        if (!(v > 0)) continue;
+        ctx.fillStyle = s.color;
+        ctx.beginPath();
+        ctx.arc(sx(r[0]), sy(v), 2.5, 0, Math.PI * 2);
+        ctx.fill();
+      }
+    }
+  }
+  ctx.restore();
+  ctx.setLineDash([]);
+}

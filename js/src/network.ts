@@ -1,0 +1,405 @@
+/** Canvas drawing of the network (nodes, edges, per-edge mini plots) and edge hit-testing. */
+import { decodeCurves, curveX, curveY, type CurveSet } from "./curves";
+import { computeLayout, hitTest, preferredHeight, type EdgeGeom, type Layout } from "./layout";
+import type { BytesLike, Graph } from "./types";
+
+export const COLORS = {
+  spline: "#27324b",
+  splineCurve: "#2f5bd3",
+  symbolic: "#d1364f",
+  box: "#eef2fa",
+  boxStroke: "#c9d2e6",
+  node: "#27324b",
+  text: "#27324b",
+  muted: "#7a8499",
+};
+
+/** Importance is quantised into this many opacity buckets so edges can be stroked in batches. */
+const BUCKETS = 8;
+/** Boxes narrower than this (CSS px) get no mini plot: the edge is a plain line. */
+const MIN_PLOT_BOX = 10;
+const MIN_LABEL_BOX = 16;
+
+export function bucketOf(importance: number): number {
+  const v = Number.isFinite(importance) ? Math.max(0, Math.min(1, importance)) : 1;
+  return Math.min(BUCKETS - 1, Math.floor(v * BUCKETS));
+}
+
+export function bucketAlpha(b: number): number {
+  return 0.12 + (0.88 * (b + 1)) / BUCKETS;
+}
+
+export interface DrawStats {
+  nodes: number;
+  edges: number;
+  symbolic: number;
+  ms: number;
+}
+
+export interface NetworkOptions {
+  onPick?: (g: EdgeGeom) => void;
+  onDraw?: (stats: DrawStats) => void;
+}
+
+export class NetworkView {
+  readonly el: HTMLDivElement;
+  readonly canvas: HTMLCanvasElement;
+  private hover: HTMLDivElement;
+  private labels: HTMLUListElement;
+  private empty: HTMLDivElement;
+  private graph: Graph | null = null;
+  private curvesBuf: BytesLike = null;
+  private curves: CurveSet | null = null;
+  layout: Layout | null = null;
+  private raf = 0;
+  private hoverRaf = 0;
+  private ro: ResizeObserver | null = null;
+  private cssWidth = 0;
+  private opts: NetworkOptions;
+  lastStats: DrawStats = { nodes: 0, edges: 0, symbolic: 0, ms: 0 };
+
+  constructor(opts: NetworkOptions = {}) {
+    this.opts = opts;
+    this.el = document.createElement("div");
+    this.el.className = "kw-network";
+    this.canvas = document.createElement("canvas");
+    this.canvas.setAttribute("role", "img");
+    this.canvas.setAttribute("aria-label", "KAN network diagram; click an edge to inspect it");
+    this.hover = document.createElement("div");
+    this.hover.className = "kw-hover";
+    this.hover.hidden = true;
+    this.empty = document.createElement("div");
+    this.empty.className = "kw-empty";
+    this.empty.textContent = "No network to show yet.";
+    this.empty.hidden = true;
+    this.labels = document.createElement("ul");
+    this.labels.className = "kw-edge-labels kw-visually-hidden";
+    this.labels.setAttribute("aria-label", "Symbolic edges");
+    this.el.append(this.canvas, this.hover, this.empty, this.labels);
+
+    this.canvas.addEventListener("click", this.onClick);
+    this.canvas.addEventListener("mousemove", this.onMove);
+    this.canvas.addEventListener("mouseleave", this.onLeave);
+    if (typeof ResizeObserver !== "undefined") {
+      this.ro = new ResizeObserver(() => {
+        const w = this.el.clientWidth;
+        if (w > 0 && Math.abs(w - this.cssWidth) >= 1) this.scheduleDraw();
+      });
+      this.ro.observe(this.el);
+    }
+  }
+
+  /** Sets the data; the picture is redrawn on the next animation frame (calls coalesce). */
+  setData(graph: Graph | null, curves: BytesLike): void {
+    if (graph !== this.graph || curves !== this.curvesBuf) {
+      this.graph = graph;
+      this.curvesBuf = curves;
+      this.curves = null;
+      this.scheduleDraw();
+    }
+  }
+
+  scheduleDraw(): void {
+    if (this.raf) return;
+    const raf = typeof requestAnimationFrame === "function" ? requestAnimationFrame : (f: FrameRequestCallback) => setTimeout(() => f(0), 16) as unknown as number;
+    this.raf = raf(() => {
+      this.raf = 0;
+      this.draw();
+    });
+  }
+
+  /** Full synchronous redraw. Returns statistics of what was drawn. */
+  draw(): DrawStats {
+    const t0 = performance.now();
+    const graph = this.graph;
+    const width = this.el.clientWidth || this.cssWidth || 720;
+    const height = preferredHeight(graph);
+    this.cssWidth = width;
+    if (!this.curves) this.curves = decodeCurves(this.curvesBuf, graph?.num_points ?? 0);
+    const layout = computeLayout(graph, width, height);
+    this.layout = layout;
+    this.hover.hidden = true;
+
+    const dpr = (typeof window !== "undefined" && window.devicePixelRatio) || 1;
+    const bw = Math.max(1, Math.round(width * dpr));
+    const bh = Math.max(1, Math.round(height * dpr));
+    if (this.canvas.width !== bw) this.canvas.width = bw;
+    if (this.canvas.height !== bh) this.canvas.height = bh;
+    this.canvas.style.height = `${height}px`;
+    let ctx: CanvasRenderingContext2D | null = null;
+    try {
+      ctx = this.canvas.getContext("2d");
+    } catch {
+      ctx = null;
+    }
+    if (ctx) {
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.clearRect(0, 0, width, height);
+      paint(ctx, layout, graph, this.curves);
+    }
+    this.empty.hidden = layout.nodeCount > 0;
+    this.updateLabels(layout);
+    const stats = {
+      nodes: layout.nodeCount,
+      edges: layout.edges.length,
+      symbolic: layout.symbolicCount,
+      ms: performance.now() - t0,
+    };
+    this.lastStats = stats;
+    this.el.dataset.drawMs = stats.ms.toFixed(2);
+    this.opts.onDraw?.(stats);
+    return stats;
+  }
+
+  private updateLabels(layout: Layout): void {
+    const items: HTMLLIElement[] = [];
+    for (const g of layout.edges) {
+      if (!g.edge.symbolic) continue;
+      const li = document.createElement("li");
+      li.textContent = g.edge.symbolic;
+      li.dataset.l = String(g.l);
+      li.dataset.i = String(g.i);
+      li.dataset.j = String(g.j);
+      items.push(li);
+    }
+    this.labels.replaceChildren(...items);
+  }
+
+  private pointFor(ev: MouseEvent): [number, number] {
+    const r = this.canvas.getBoundingClientRect();
+    return [ev.clientX - r.left, ev.clientY - r.top];
+  }
+
+  private onClick = (ev: MouseEvent): void => {
+    if (!this.layout) return;
+    const [x, y] = this.pointFor(ev);
+    const g = hitTest(this.layout, x, y);
+    if (g) this.opts.onPick?.(g);
+  };
+
+  private onMove = (ev: MouseEvent): void => {
+    const [x, y] = this.pointFor(ev);
+    if (this.hoverRaf) return;
+    const raf = typeof requestAnimationFrame === "function" ? requestAnimationFrame : (f: FrameRequestCallback) => setTimeout(() => f(0), 16) as unknown as number;
+    this.hoverRaf = raf(() => {
+      this.hoverRaf = 0;
+      const g = this.layout ? hitTest(this.layout, x, y) : null;
+      if (!g) {
+        this.hover.hidden = true;
+        this.canvas.style.cursor = "";
+        this.canvas.title = "";
+        return;
+      }
+      const pad = 3;
+      const w = Math.max(g.bw, 6);
+      const h = Math.max(g.bh, 6);
+      this.hover.style.left = `${g.bx + g.bw / 2 - w / 2 - pad}px`;
+      this.hover.style.top = `${g.by + g.bh / 2 - h / 2 - pad}px`;
+      this.hover.style.width = `${w + 2 * pad}px`;
+      this.hover.style.height = `${h + 2 * pad}px`;
+      this.hover.hidden = false;
+      this.canvas.style.cursor = "pointer";
+      this.canvas.title = `edge (${g.l}, ${g.i}, ${g.j})${g.edge.symbolic ? ` = ${g.edge.symbolic}` : ""} — click to inspect`;
+    });
+  };
+
+  private onLeave = (): void => {
+    this.hover.hidden = true;
+  };
+
+  destroy(): void {
+    const caf = typeof cancelAnimationFrame === "function" ? cancelAnimationFrame : clearTimeout;
+    if (this.raf) caf(this.raf);
+    if (this.hoverRaf) caf(this.hoverRaf);
+    this.raf = 0;
+    this.ro?.disconnect();
+    this.canvas.removeEventListener("click", this.onClick);
+    this.canvas.removeEventListener("mousemove", this.onMove);
+    this.canvas.removeEventListener("mouseleave", this.onLeave);
+  }
+}
+
+/** Paints the whole picture. Edges are grouped by (kind, opacity bucket) and stroked as one path each. */
+export function paint(ctx: CanvasRenderingContext2D, layout: Layout, graph: Graph | null, curves: CurveSet | null): void {
+  const nb = BUCKETS;
+  const linePaths = new Map<number, Path2D>();
+  const boxPaths: Path2D[] = [];
+  const curvePaths: Path2D[] = [];
+  for (let k = 0; k < 2 * nb; k++) curvePaths.push(new Path2D());
+  for (let k = 0; k < nb; k++) boxPaths.push(new Path2D());
+  const lineWidthByLayer: number[] = [];
+  const labels: EdgeGeom[] = [];
+  const usedCurve = new Uint8Array(2 * nb);
+  const usedBox = new Uint8Array(nb);
+
+  for (const g of layout.edges) {
+    const b = bucketOf(g.edge.importance);
+    const kind = g.edge.symbolic ? 1 : 0;
+    const key = kind * nb + b;
+    const mx = g.bx + g.bw / 2;
+    const lkey = g.l * 2 * nb + key;
+    let p = linePaths.get(lkey);
+    if (!p) {
+      p = new Path2D();
+      linePaths.set(lkey, p);
+      // Thinner lines in dense layers so thousands of edges stay readable.
+      lineWidthByLayer[g.l] = Math.max(0.35, Math.min(1.6, g.bw / 10));
+    }
+    p.moveTo(g.x0, g.y0);
+    p.lineTo(mx, g.by + g.bh);
+    p.moveTo(mx, g.by);
+    p.lineTo(g.x1, g.y1);
+    if (g.bw >= MIN_PLOT_BOX) {
+      boxPaths[b].rect(g.bx, g.by, g.bw, g.bh);
+      usedBox[b] = 1;
+      if (curves && addCurve(curvePaths[key], g, curves)) usedCurve[key] = 1;
+      if (g.edge.symbolic && g.bw >= MIN_LABEL_BOX) labels.push(g);
+    }
+  }
+
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  // 1. lines, batched per (layer, kind, opacity bucket); low-importance batches first
+  const lineKeys = [...linePaths.keys()].sort((a, b) => (a % nb) - (b % nb) || a - b);
+  for (const lkey of lineKeys) {
+    const l = Math.floor(lkey / (2 * nb));
+    const key = lkey % (2 * nb);
+    const kind = key >= nb ? 1 : 0;
+    const b = key % nb;
+    ctx.strokeStyle = kind ? COLORS.symbolic : COLORS.spline;
+    ctx.globalAlpha = bucketAlpha(b) * (kind ? 0.9 : 0.75);
+    ctx.lineWidth = lineWidthByLayer[l] * (0.6 + b / nb);
+    ctx.stroke(linePaths.get(lkey) as Path2D);
+  }
+  // 2. boxes
+  ctx.lineWidth = 1;
+  for (let b = 0; b < nb; b++) {
+    if (!usedBox[b]) continue;
+    ctx.globalAlpha = 0.35 + 0.65 * bucketAlpha(b);
+    ctx.fillStyle = COLORS.box;
+    ctx.fill(boxPaths[b]);
+    ctx.strokeStyle = COLORS.boxStroke;
+    ctx.stroke(boxPaths[b]);
+  }
+  // 3. mini plots
+  ctx.lineWidth = 1.6;
+  for (let key = 0; key < 2 * nb; key++) {
+    if (!usedCurve[key]) continue;
+    const kind = key >= nb ? 1 : 0;
+    ctx.strokeStyle = kind ? COLORS.symbolic : COLORS.splineCurve;
+    ctx.globalAlpha = Math.min(1, 0.15 + bucketAlpha(key % nb));
+    ctx.stroke(curvePaths[key]);
+  }
+  // 4. symbolic labels (only where boxes are big enough to carry text)
+  if (labels.length) {
+    ctx.globalAlpha = 1;
+    const size = Math.max(9, Math.min(12, labels[0].bw * 0.2));
+    ctx.font = `600 ${size}px system-ui, -apple-system, "Segoe UI", sans-serif`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    for (const g of labels) {
+      const text = g.edge.symbolic as string;
+      const tw = ctx.measureText(text).width;
+      const cx = g.bx + g.bw / 2;
+      const cy = g.by + g.bh + size * 0.9;
+      ctx.fillStyle = "#ffffff";
+      roundRect(ctx, cx - tw / 2 - 4, cy - size * 0.7, tw + 8, size * 1.4, 4);
+      ctx.fill();
+      ctx.strokeStyle = COLORS.symbolic;
+      ctx.lineWidth = 1;
+      ctx.stroke();
+      ctx.fillStyle = COLORS.symbolic;
+      ctx.fillText(text, cx, cy + 0.5);
+    }
+  }
+  // 5. nodes and names
+  drawNodes(ctx, layout, graph);
+  ctx.globalAlpha = 1;
+}
+
+function addCurve(path: Path2D, g: EdgeGeom, curves: CurveSet): boolean {
+  const xs = curveX(curves, g.e);
+  const ys = curveY(curves, g.e);
+  if (!xs || !ys || xs.length < 2) return false;
+  let { xmin, xmax, ymin, ymax } = g.edge;
+  if (!(xmax > xmin)) {
+    xmin = Infinity; xmax = -Infinity;
+    for (let k = 0; k < xs.length; k++) { if (xs[k] < xmin) xmin = xs[k]; if (xs[k] > xmax) xmax = xs[k]; }
+  }
+  if (!(ymax >= ymin) || !Number.isFinite(ymin) || !Number.isFinite(ymax)) {
+    ymin = Infinity; ymax = -Infinity;
+    for (let k = 0; k < ys.length; k++) { if (ys[k] < ymin) ymin = ys[k]; if (ys[k] > ymax) ymax = ys[k]; }
+  }
+  const padX = g.bw * 0.1;
+  const padY = g.bh * 0.14;
+  const sx = (g.bw - 2 * padX) / (xmax - xmin || 1);
+  const flat = !(ymax - ymin > 1e-9 * Math.max(1, Math.abs(ymax)));
+  const sy = flat ? 0 : (g.bh - 2 * padY) / (ymax - ymin);
+  const x0 = g.bx + padX;
+  const yb = g.by + g.bh - padY;
+  const ymid = g.by + g.bh / 2;
+  let started = false;
+  for (let k = 0; k < xs.length; k++) {
+    const x = xs[k];
+    const y = ys[k];
+    if (!Number.isFinite(x) || !Number.isFinite(y)) { started = false; continue; }
+    const px = x0 + (x - xmin) * sx;
+    const py = flat ? ymid : yb - (y - ymin) * sy;
+    if (!started) { path.moveTo(px, py); started = true; } else path.lineTo(px, py);
+  }
+  return true;
+}
+
+function roundRect(ctx: CanvasRenderingContext2D, x: number, y: number, w: number, h: number, r: number): void {
+  ctx.beginPath();
+  ctx.moveTo(x + r, y);
+  ctx.arcTo(x + w, y, x + w, y + h, r);
+  ctx.arcTo(x + w, y + h, x, y + h, r);
+  ctx.arcTo(x, y + h, x, y, r);
+  ctx.arcTo(x, y, x + w, y, r);
+  ctx.closePath();
+}
+
+function drawNodes(ctx: CanvasRenderingContext2D, layout: Layout, graph: Graph | null): void {
+  const r = layout.nodeRadius;
+  for (const row of layout.levels) {
+    for (const n of row) {
+      ctx.globalAlpha = 0.3 + 0.7 * Math.max(0, Math.min(1, n.importance));
+      ctx.beginPath();
+      ctx.arc(n.x, n.y, r, 0, Math.PI * 2);
+      ctx.fillStyle = COLORS.node;
+      ctx.fill();
+      if (r >= 3) {
+        ctx.globalAlpha = 1;
+        ctx.lineWidth = 1.25;
+        ctx.strokeStyle = "#ffffff";
+        ctx.stroke();
+      }
+    }
+  }
+  ctx.globalAlpha = 1;
+  const L = layout.levels.length;
+  if (L === 0) return;
+  ctx.fillStyle = COLORS.text;
+  ctx.font = `500 12px system-ui, -apple-system, "Segoe UI", sans-serif`;
+  ctx.textAlign = "center";
+  const names = (row: NodePosLike[], vars: string[] | undefined, prefix: string, below: boolean) => {
+    if (!row.length) return;
+    const spacing = row.length > 1 ? row[1].x - row[0].x : layout.width;
+    if (spacing < 14) return;
+    ctx.textBaseline = below ? "top" : "bottom";
+    for (const n of row) {
+      let text = vars?.[n.index] ?? `${prefix}${n.index + 1}`;
+      const max = spacing - 4;
+      if (ctx.measureText(text).width > max) {
+        while (text.length > 1 && ctx.measureText(text + "…").width > max) text = text.slice(0, -1);
+        text += "…";
+      }
+      ctx.fillText(text, n.x, below ? n.y + r + 5 : n.y - r - 5);
+    }
+  };
+  names(layout.levels[0], graph?.in_vars, "x", true);
+  if (L > 1) names(layout.levels[L - 1], graph?.out_vars, "y", false);
+}
+
+type NodePosLike = { x: number; y: number; index: number };

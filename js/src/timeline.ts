@@ -1,0 +1,46 @@
+/** Version timeline: one chip per version (label + loss); click checks a version out. */
+import { h, fmtNum } from "./dom";
+import type { SendCommand, VersionInfo } from "./types";
+
+export class Timeline {
+  readonly el: HTMLDivElement;
+  private list: HTMLDivElement;
+  private send: SendCommand;
+
+  constructor(send: SendCommand) {
+    this.send = send;
+    this.list = h("div", { class: "kw-versions", role: "list" });
+    this.el = h("div", { class: "kw-timeline" }, h("span", { class: "kw-timeline-title", text: "Versions" }), this.list);
+  }
+
+  update(versions: unknown): void {
+    const vs = (Array.isArray(versions) ? versions : []) as VersionInfo[];
+    const chips: HTMLElement[] = [];
+    vs.forEach((v, k) => {
+      if (!v || !Number.isFinite(Number(v.id))) return;
+      const loss = v.test_loss ?? v.train_loss;
+      const chip = h("button", {
+        type: "button",
+        role: "listitem",
+        class: `kw-version${v.current ? " current" : ""}`,
+        "data-id": v.id,
+        "aria-current": v.current ? "true" : null,
+        title: `version ${v.id}: ${v.label}\ntrain ${fmtNum(v.train_loss)} · test ${fmtNum(v.test_loss)}${v.current ? "\n(current)" : "\nclick to check out"}`,
+      },
+        h("span", { class: "kw-version-label", text: v.label || `v${v.id}` }),
+        h("span", { class: "kw-version-loss", text: loss === null || loss === undefined ? "" : fmtNum(loss) }));
+      chip.addEventListener("click", () => {
+        if (!v.current) this.send("checkout", { id: Number(v.id) });
+      });
+      if (k > 0) chips.push(h("span", { class: "kw-version-sep", "aria-hidden": "true", text: "›" }));
+      chips.push(chip);
+    });
+    if (!chips.length) chips.push(h("span", { class: "kw-muted", text: "no versions yet" }));
+    this.list.replaceChildren(...chips);
+    const cur = this.list.querySelector<HTMLElement>(".kw-version.current");
+    // Keep the current chip in view without scrolling the notebook page itself.
+    if (cur && this.list.scrollWidth > this.list.clientWidth) {
+      this.list.scrollLeft = Math.max(0, cur.offsetLeft - this.list.clientWidth / 2);
+    }
+  }
+}
