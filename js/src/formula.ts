@@ -105,7 +105,7 @@ export class FormulaPanel {
     });
     if (!rows.length) rows.push(h("p", { class: "kw-muted kw-formula-empty", text: "No symbolic formula yet: fix edges in the inspector or run Auto-symbolic." }));
     this.body.replaceChildren(...rows);
-    this.note.hidden = !(spline_edges > 0);
+    this.note.hidden = !(spline_edges > 0 && latex.length > 0);
     this.note.textContent = spline_edges > 0
       ? `${spline_edges} edge${spline_edges === 1 ? " is" : "s are"} still spline${spline_edges === 1 ? "" : "s"}: fix ${spline_edges === 1 ? "it" : "them"} (inspector or Auto-symbolic) for a complete formula.`
       : "";

@@ -139,3 +139,7 @@ function render({ model, el }: { model: WidgetModel; el: HTMLElement }): () => v
 }
 
 export default { render };
+
+// Named exports for the browser harness and the benchmark (anywidget only uses the default export).
+export { computeLayout, preferredHeight } from "./layout";
+export { NetworkView } from "./network";

@@ -43,6 +43,8 @@ export interface Layout {
   /** Number of nodes drawn. */
   nodeCount: number;
   symbolicCount: number;
+  /** Active edges drawn per layer. */
+  edgesPerLayer: number[];
 }
 
 export const PAD_X = 16;
@@ -66,7 +68,7 @@ export function levelY(level: number, levels: number, height: number): number {
 }
 
 export function computeLayout(graph: Graph | null | undefined, width: number, height: number): Layout {
-  const out: Layout = { width, height, levels: [], edges: [], nodeRadius: 4, nodeCount: 0, symbolicCount: 0 };
+  const out: Layout = { width, height, levels: [], edges: [], nodeRadius: 4, nodeCount: 0, symbolicCount: 0, edgesPerLayer: [] };
   if (!graph || !Array.isArray(graph.width) || graph.width.length === 0) return out;
   const widths = graph.width;
   const L = widths.length;
@@ -94,11 +96,12 @@ export function computeLayout(graph: Graph | null | undefined, width: number, he
     const nout = layer.out ?? widths[l + 1] ?? 0;
     const slots = Math.max(1, nin * nout);
     const slotW = Math.max(0, width - 2 * PAD_X) / slots;
-    const bw = Math.min(slotW * 0.78, bandH * 0.42, 84);
+    const bw = Math.min(slotW * 0.8, bandH * 0.42, 84);
     const bh = Math.min(bw, bandH * 0.42);
     const ya = levelY(l, L, height);
     const yb = levelY(l + 1, L, height);
     const cy = (ya + yb) / 2;
+    out.edgesPerLayer[l] = 0;
     for (const edge of layer.edges ?? []) {
       const idx = e++;
       if (!edge || !edge.active) continue;
@@ -113,6 +116,7 @@ export function computeLayout(graph: Graph | null | undefined, width: number, he
         x0: a.x, y0: a.y, x1: b.x, y1: b.y,
         bx: cx - bw / 2, by: cy - bh / 2, bw, bh,
       });
+      out.edgesPerLayer[l]++;
       if (edge.symbolic) out.symbolicCount++;
     }
   }

@@ -17,7 +17,7 @@ export const COLORS = {
 /** Importance is quantised into this many opacity buckets so edges can be stroked in batches. */
 const BUCKETS = 8;
 /** Boxes narrower than this (CSS px) get no mini plot: the edge is a plain line. */
-const MIN_PLOT_BOX = 10;
+const MIN_PLOT_BOX = 7;
 const MIN_LABEL_BOX = 16;
 
 export function bucketOf(importance: number): number {
@@ -228,6 +228,8 @@ export function paint(ctx: CanvasRenderingContext2D, layout: Layout, graph: Grap
   for (let k = 0; k < 2 * nb; k++) curvePaths.push(new Path2D());
   for (let k = 0; k < nb; k++) boxPaths.push(new Path2D());
   const lineWidthByLayer: number[] = [];
+  // Dense layers get fainter lines so thousands of overlapping edges do not turn into a solid block.
+  const alphaByLayer = layout.edgesPerLayer.map((n) => Math.min(1, Math.sqrt(60 / Math.max(1, n))));
   const labels: EdgeGeom[] = [];
   const usedCurve = new Uint8Array(2 * nb);
   const usedBox = new Uint8Array(nb);
@@ -245,10 +247,17 @@ export function paint(ctx: CanvasRenderingContext2D, layout: Layout, graph: Grap
       // Thinner lines in dense layers so thousands of edges stay readable.
       lineWidthByLayer[g.l] = Math.max(0.35, Math.min(1.6, g.bw / 10));
     }
-    p.moveTo(g.x0, g.y0);
-    p.lineTo(mx, g.by + g.bh);
-    p.moveTo(mx, g.by);
-    p.lineTo(g.x1, g.y1);
+    if (g.bw >= MIN_PLOT_BOX) {
+      p.moveTo(g.x0, g.y0);
+      p.lineTo(mx, g.by + g.bh);
+      p.moveTo(mx, g.by);
+      p.lineTo(g.x1, g.y1);
+    } else {
+      // no box drawn: one continuous line through the box centre
+      p.moveTo(g.x0, g.y0);
+      p.lineTo(mx, g.by + g.bh / 2);
+      p.lineTo(g.x1, g.y1);
+    }
     if (g.bw >= MIN_PLOT_BOX) {
       boxPaths[b].rect(g.bx, g.by, g.bw, g.bh);
       usedBox[b] = 1;
@@ -267,7 +276,7 @@ export function paint(ctx: CanvasRenderingContext2D, layout: Layout, graph: Grap
     const kind = key >= nb ? 1 : 0;
     const b = key % nb;
     ctx.strokeStyle = kind ? COLORS.symbolic : COLORS.spline;
-    ctx.globalAlpha = bucketAlpha(b) * (kind ? 0.9 : 0.75);
+    ctx.globalAlpha = bucketAlpha(b) * (kind ? 0.9 : 0.75) * (kind ? Math.max(0.5, alphaByLayer[l] ?? 1) : alphaByLayer[l] ?? 1);
     ctx.lineWidth = lineWidthByLayer[l] * (0.6 + b / nb);
     ctx.stroke(linePaths.get(lkey) as Path2D);
   }
@@ -364,6 +373,11 @@ function drawNodes(ctx: CanvasRenderingContext2D, layout: Layout, graph: Graph |
   const r = layout.nodeRadius;
   for (const row of layout.levels) {
     for (const n of row) {
+      ctx.globalAlpha = 1;
+      ctx.beginPath();
+      ctx.arc(n.x, n.y, r, 0, Math.PI * 2);
+      ctx.fillStyle = "#ffffff";
+      ctx.fill();
       ctx.globalAlpha = 0.3 + 0.7 * Math.max(0, Math.min(1, n.importance));
       ctx.beginPath();
       ctx.arc(n.x, n.y, r, 0, Math.PI * 2);

@@ -99,6 +99,7 @@ export function metricsBytes(rows) {
   return new DataView(a.buffer);
 }
 
+/** @param {number} [l] @param {number} [i] @param {number} [j] @param {string | null} [symbolic] */
 export function makeInspector(l = 0, i = 0, j = 1, symbolic = null) {
   const x = Array.from({ length: 64 }, (_, k) => -1 + (2 * k) / 63);
   const y = x.map((v) => Math.sin(Math.PI * v));
