@@ -1,5 +1,5 @@
 /** Canvas drawing of the network (nodes, edges, per-edge mini plots) and edge hit-testing. */
-import { decodeCurves, curveX, curveY, type CurveSet } from "./curves";
+import { decodeCurves, curveX, curveY, edgeCount, type CurveSet } from "./curves";
 import { computeLayout, hitTest, preferredHeight, type EdgeGeom, type Layout } from "./layout";
 import type { BytesLike, Graph } from "./types";
 
@@ -139,7 +139,10 @@ export class NetworkView {
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       ctx.clearRect(0, 0, width, height);
       if (!this.scratch) this.scratch = document.createElement("canvas");
-      paint(ctx, layout, graph, this.curves, dpr, this.scratch);
+      // A curves buffer that does not match the graph (one trait updated before the other) is not
+      // drawn: the boxes stay empty for that frame rather than showing another edge's curve.
+      const matching = this.curves.count === edgeCount(graph) ? this.curves : null;
+      paint(ctx, layout, graph, matching, dpr, this.scratch);
     }
     this.empty.hidden = layout.nodeCount > 0;
     this.updateLabels(layout);

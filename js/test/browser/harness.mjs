@@ -69,6 +69,10 @@ try {
   check(mathBox && mathBox.width > 100 && mathBox.height > 10, `MathML laid out natively (${mathBox?.width?.toFixed(0)}x${mathBox?.height?.toFixed(0)})`);
   check((await p.locator(".kw-version").count()) === 5 && (await p.locator(".kw-version.current").getAttribute("data-id")) === "4", "5 version chips, id 4 current");
   await p.screenshot({ path: resolve(ARTIFACTS, "widget-small.png"), fullPage: true });
+  await p.locator(".kw-lib summary").click();
+  check((await p.locator("[data-kw=lib] input").count()) === 16, "library checkboxes listed");
+  await p.screenshot({ path: resolve(ARTIFACTS, "widget-library.png"), clip: { x: 0, y: 0, width: 900, height: 420 } });
+  await p.locator(".kw-lib summary").click();
 
   // Train click -> command + busy feedback
   await p.locator("[data-kw=train]").click();
