@@ -37,6 +37,13 @@ class Lineage:
         self.stop_event = threading.Event()
         self._next_id = 0
 
+    def __deepcopy__(self, memo: dict) -> "Lineage":
+        """A copied model starts a lineage of its own: same versions, no subscribers, fresh lock."""
+        new = Lineage(self.max_versions)
+        new.versions = list(self.versions)
+        new.current, new._next_id = self.current, self._next_id
+        return new
+
     # ---------------------------------------------------------------- events
     def on(self, event: str, fn: Callable[..., Any]) -> None:
         """Call fn(*payload) whenever `event` is emitted."""

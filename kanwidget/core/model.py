@@ -12,7 +12,8 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from kanwidget.core import training
+from kanwidget.core import formula, persistence, simplify, symbolic_ops, training
+from kanwidget.core import plot as plot_module
 from kanwidget.core.history import Lineage, Version
 from kanwidget.core.layer import KANLayer
 
@@ -86,6 +87,9 @@ class KAN(nn.Module):
         self.steps_trained = 0
         self.data: dict[str, Tensor] | None = None
         self.fit_generator = torch.Generator().manual_seed(int(seed))
+        self.edge_scores: list[Tensor] | None = None
+        self.node_scores: list[Tensor] | None = None
+        self.feature_score: Tensor | None = None
 
     @staticmethod
     def _check_vars(names: Sequence[str] | None, n: int, what: str) -> list[str] | None:
@@ -255,6 +259,60 @@ class KAN(nn.Module):
                 raise ValueError("nothing to undo: the current version is the first one")
             return self.checkout(parent)
 
+    # ----------------------------------------------------------- view data
+    def edge_masks(self) -> list[Tensor]:
+        """Active edges per layer, (I, O) bool."""
+        return [layer.mask > 0 for layer in self.layers]
+
+    def symbolic_names(self) -> list[list[list[str | None]]]:
+        """[l][i][j]: the library function of each symbolic edge, None for splines."""
+        out = []
+        for layer in self.layers:
+            sym = (layer.sym_mask > 0).cpu().tolist()
+            ids = layer.sym_fun_ids.cpu().tolist()
+            out.append([[layer.sym_names[ids[i][j]] if sym[i][j] else None for j in range(layer.out_dim)]
+                        for i in range(layer.in_dim)])
+        return out
+
+    def input_ranges(self) -> list[Tensor]:
+        """Per layer (I, 2): the range of each edge's input on the data, else the grid range."""
+        if self.data is not None:
+            inputs = self.layer_inputs(self.data["train_input"])[:-1]
+            ranges = [torch.stack([x.min(0).values, x.max(0).values], dim=1) for x in inputs]
+        else:
+            ranges = [torch.stack([layer.grid_points()[:, 0], layer.grid_points()[:, -1]], dim=1)
+                      for layer in self.layers]
+        for r in ranges:  # a constant input still gets a visible interval
+            flat = (r[:, 1] - r[:, 0]) < 1e-9
+            r[flat, 0] -= 0.5
+            r[flat, 1] += 0.5
+        return ranges
+
+    def edge_curves(self, num: int = 64) -> list[tuple[Tensor, Tensor]]:
+        """Per layer: xs (I, num) over each input's range and ys (I, O, num) = phi sampled there."""
+        out = []
+        with torch.no_grad():
+            for layer, r in zip(self.layers, self.input_ranges()):
+                steps = torch.linspace(0, 1, num, dtype=self.dtype, device=self.device)
+                xs = r[:, :1] + steps[None, :] * (r[:, 1:] - r[:, :1])           # (I, num)
+                ys = layer.edge_activations(xs.T.contiguous()).permute(1, 2, 0)   # (I, O, num)
+                out.append((xs, ys))
+        return out
+
     # ---------------------------------------------------- methods elsewhere
     fit = training.fit
+    attribute = simplify.attribute
+    prune = simplify.prune
+    prune_node = simplify.prune_node
+    prune_edge = simplify.prune_edge
+    prune_input = simplify.prune_input
+    refine = simplify.refine
+    suggest_symbolic = symbolic_ops.suggest_symbolic
+    fix_symbolic = symbolic_ops.fix_symbolic
+    unfix_symbolic = symbolic_ops.unfix_symbolic
+    auto_symbolic = symbolic_ops.auto_symbolic
+    symbolic_formula = formula.symbolic_formula
+    plot = plot_module.plot
+    save = persistence.save
+    load = classmethod(persistence.load)
 

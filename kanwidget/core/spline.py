@@ -5,8 +5,30 @@ Shapes used throughout:
     knots  (I, G + 2k + 1)  grid of G intervals extended by k knots on each side
     bases  (N, I, G + k)    B-spline basis values of order k
     coef   (I, O, G + k)    one coefficient vector per edge (input i -> output o)
+
+How the bases are evaluated (the training hot path)
+---------------------------------------------------
+Only k+1 bases are non-zero at a sample: those of the knot interval [t_j, t_j+1) holding it. On
+that interval each of them is a polynomial of degree k. So, once per knot vector (cached while the
+knot tensor is unchanged), we build a small table with one row per (input, interval):
+the interval's left knot, 1/width, the power-basis coefficients of its k+1 bases in the local
+coordinate u = (x - t_j)/(t_j+1 - t_j) in [0, 1), and those of their derivatives in x. Rows for
+"left of all knots" and "right of all knots" are zero, and bases whose index falls outside
+0..M-1 (intervals in the extension region) get zero coefficients, so no sample needs a special
+case. The coefficients come from running the Cox-de Boor recursion on polynomials, in float64.
+
+Per call the work is then: find every sample's interval (a per-input bucket table with at most one
+knot per bucket, then one comparison; `torch.searchsorted` when the grid has repeated or extremely
+uneven knots), gather the table rows, k fused multiply-adds (Horner) on (N*I, k+1), and one
+scatter-add into the dense (N, I, M) output. The backward gathers the incoming gradient at the same
+k+1 columns. Results equal the plain recursion up to rounding (about 1e-15 in float64).
 """
 from __future__ import annotations
+
+import math
+import threading
+import weakref
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -32,57 +54,237 @@ def extend_grid(grid: Tensor, k: int) -> Tensor:
     return torch.cat([left, grid, right], dim=1)
 
 
-def _inverse_spans(knots: Tensor, k: int) -> list[Tensor]:
-    """1 / (t[j+p] - t[j]) for p = 1..k, each (I, T-p); zero spans give 0 instead of inf."""
-    spans = []
+# --------------------------------------------------------------------------- per-knot tables
+
+# A bucket table is used to locate intervals when every bucket (width <= 1/3 of the smallest knot
+# spacing) holds at most one knot, and it has at most this many buckets per input.
+_MAX_BUCKETS = 4096
+_BUCKETS_PER_SPACING = 3          # bucket width = min spacing / 3
+_BUCKET_MARGIN = 0.25             # in buckets: tolerated rounding error of the bucket coordinate
+
+
+@dataclass
+class _Table:
+    rows: Tensor          # (I*R, 2 + (k+1)^2) [left knot, 1/width, C_0 (k+1), ..., C_k (k+1)], R = T+1
+    drows: Tensor         # (I*R, k*(k+1)) derivative coefficients D_0 .. D_{k-1}, already in 1/x units
+    cols: Tensor          # (I*R, k+1) long: output column of each local basis (clamped; unused ones are 0)
+    n_rows: int           # R, rows per input: 0 = left of t_0, 1 + j = interval j, T = right of t_last
+    # interval location: bucket path (scale/shift/bucket_row/bucket_split) or searchsorted (knots)
+    scale: Tensor | None = None          # (I,) 1 / bucket width
+    shift: Tensor | None = None          # (I,) -(t_0 - width) / width
+    buckets: int = 0
+    bucket_row: Tensor | None = None     # (I*B,) long, flat table row at the bucket's start (minus margin)
+    bucket_split: Tensor | None = None   # (I*B,) the one knot inside the (widened) bucket, or +inf
+    knots: Tensor | None = None          # (I, T) for the searchsorted path
+    row_offset: Tensor | None = None     # (I,) long, i * R
+    bucket_offset: Tensor | None = None  # (I,) long, i * B
+
+
+def _poly_times_linear(c: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """(a + b u) * c(u) for polynomials c (..., deg+1) in ascending powers (top coefficient dropped)."""
+    out = c * a.unsqueeze(-1)
+    out[..., 1:] += c[..., :-1] * b.unsqueeze(-1)
+    return out
+
+
+def _build_table(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
+    """Power-basis coefficients of the k+1 non-zero bases on every knot interval, plus a locator."""
+    t = knots.detach().to(torch.float64)
+    n_in, n_knots = t.shape
+    n_bases = n_knots - k - 1
+    n_int = n_knots - 1                                                   # J real intervals
+    dev = t.device
+    span = (t[:, -1] - t[:, 0]).clamp_min(0.0)
+    h_pad = torch.where(span > 0, span / max(n_int, 1), torch.ones_like(span))[:, None]
+    steps = torch.arange(1, k + 1, dtype=t.dtype, device=dev)
+    padded = torch.cat([t[:, :1] - h_pad * steps.flip(0), t, t[:, -1:] + h_pad * steps], dim=1)  # (I, T+2k)
+    # window of interval j: padded[j .. j+2k+1] = t_{j-k} .. t_{j+k+1}
+    win = padded.unfold(1, 2 * k + 2, 1)[:, :n_int]                     # (I, J, 2k+2)
+    left = t[:, :n_int]
+    width = t[:, 1:] - left                                              # (I, J)
+    live = width > 0
+    rr = torch.arange(k + 1, device=dev)
+    # coef[..., r, d]: basis m = j-k+r, coefficient of u^d
+    coef = torch.zeros(n_in, n_int, k + 1, k + 1, dtype=t.dtype, device=dev)
+    coef[:, :, k, 0] = live.to(t.dtype)
     for p in range(1, k + 1):
-        d = knots[:, p:] - knots[:, :-p]
-        spans.append(torch.where(d > 0, 1.0 / torch.where(d > 0, d, torch.ones_like(d)), torch.zeros_like(d)))
-    return spans
+        def weight(offset: int) -> tuple[Tensor, Tensor]:
+            # w_{m,p}(u) = (t_j + width*u - t_m) / (t_{m+p} - t_m) for m = j-k+r+offset, as a + b u
+            lo = win[..., rr + offset]
+            hi = win[..., rr + offset + p]
+            d = hi - lo
+            inv = torch.where(d > 0, 1.0 / torch.where(d > 0, d, torch.ones_like(d)), torch.zeros_like(d))
+            return (left.unsqueeze(-1) - lo) * inv, width.unsqueeze(-1) * inv
+        a0, b0 = weight(0)
+        a1, b1 = weight(1)
+        shifted = torch.zeros_like(coef)
+        shifted[:, :, :k] = coef[:, :, 1:]
+        coef = _poly_times_linear(coef, a0, b0) + _poly_times_linear(shifted, 1.0 - a1, -b1)
+    m_idx = torch.arange(n_int, device=dev)[:, None] - k + rr[None, :]   # (J, k+1) basis index
+    valid = (m_idx >= 0) & (m_idx < n_bases)
+    coef = coef * valid[None, :, :, None].to(coef.dtype)
+    inv_width = torch.where(live, 1.0 / torch.where(live, width, torch.ones_like(width)), torch.zeros_like(width))
+    # derivative in x: d/dx = (1/width) d/du
+    powers = torch.arange(1, k + 1, dtype=t.dtype, device=dev)
+    dcoef = coef[..., 1:] * powers * inv_width[..., None, None]          # (I, J, k+1, k)
+    n_rows = n_int + 2
+    rows = torch.zeros(n_in, n_rows, 2 + (k + 1) ** 2, dtype=t.dtype, device=dev)
+    rows[:, 1:-1, 0] = left
+    rows[:, 1:-1, 1] = inv_width
+    rows[:, 1:-1, 2:] = coef.transpose(-1, -2).reshape(n_in, n_int, -1)   # degree-major: C_d is (k+1) wide
+    drows = torch.zeros(n_in, n_rows, k * (k + 1), dtype=t.dtype, device=dev)
+    drows[:, 1:-1] = dcoef.transpose(-1, -2).reshape(n_in, n_int, -1)
+    cols = torch.zeros(n_rows, k + 1, dtype=torch.long, device=dev)
+    cols[1:-1] = m_idx.clamp(0, max(n_bases - 1, 0))
+    cols = cols.expand(n_in, -1, -1)
+    table = _Table(rows=rows.reshape(n_in * n_rows, -1).to(dtype).contiguous(),
+                   drows=drows.reshape(n_in * n_rows, -1).to(dtype).contiguous(),
+                   cols=cols.reshape(n_in * n_rows, -1).contiguous(), n_rows=n_rows)
+    table.row_offset = torch.arange(n_in, device=dev) * n_rows
+
+    # ---- interval locator: buckets of width <= min spacing / 3 hold at most one knot each
+    spacing = t[:, 1:] - t[:, :-1]
+    min_sp = spacing.min(dim=1).values if n_int > 0 else span
+    use_buckets = n_int > 0 and bool((min_sp > 0).all())
+    if use_buckets:
+        bw = min_sp / _BUCKETS_PER_SPACING                                # (I,)
+        n_b = int(torch.ceil(span / bw).max().item()) + 3
+        reach = (t.abs().max(dim=1).values / bw + n_b).max().item()      # size of the bucket coordinate
+        eps = torch.finfo(dtype).eps
+        use_buckets = n_b <= _MAX_BUCKETS and reach * eps * 8 < _BUCKET_MARGIN
+    if use_buckets:
+        origin = t[:, 0] - bw                                            # bucket 0 starts one bucket before t_0
+        starts = origin[:, None] + bw[:, None] * torch.arange(n_b, dtype=t.dtype, device=dev)  # (I, B)
+        probe = starts - _BUCKET_MARGIN * bw[:, None]
+        before = torch.searchsorted(t.contiguous(), probe.contiguous(), right=True)  # knots <= probe: (I, B)
+        split = torch.where(before < n_knots, t.gather(1, before.clamp_max(n_knots - 1)),
+                            torch.full_like(probe, math.inf))
+        table.scale = (1.0 / bw).to(dtype)
+        table.shift = (-origin / bw).to(dtype)
+        table.buckets = n_b
+        table.bucket_offset = torch.arange(n_in, device=dev) * n_b
+        table.bucket_row = (before + table.row_offset[:, None]).reshape(-1).contiguous()  # row = j + 1 = before
+        table.bucket_split = split.to(dtype).reshape(-1).contiguous()
+    else:
+        table.knots = knots.detach().to(dtype).contiguous()
+    return table
+
+
+_CACHE: dict[tuple, tuple[weakref.ref, int, _Table]] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 64
+
+
+def _table_for(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
+    """The table of `knots`, cached while that tensor exists and is not modified in place."""
+    try:
+        version = knots._version
+    except RuntimeError:                                                 # inference tensors have no version
+        return _build_table(knots, k, dtype)
+    key = (id(knots), k, dtype)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0]() is knots and hit[1] == version:
+        return hit[2]
+    table = _build_table(knots, k, dtype)
+    with _CACHE_LOCK:
+        if len(_CACHE) >= _CACHE_SIZE:
+            for stale in [key_ for key_, (ref, _, _) in _CACHE.items() if ref() is None]:
+                del _CACHE[stale]
+            if len(_CACHE) >= _CACHE_SIZE:
+                _CACHE.clear()
+        _CACHE[key] = (weakref.ref(knots), version, table)
+    return table
+
+
+def _rows_of(x: Tensor, table: _Table) -> Tensor:
+    """Flat table row of every sample, (N, I) long: i*R + 1 + (interval index), 0 / R-1 outside."""
+    if table.bucket_row is not None:
+        pos = torch.addcmul(table.shift, x, table.scale)                # bucket coordinate, (N, I)
+        pos = pos.clamp_(0, table.buckets - 1).to(torch.long)
+        pos.clamp_(0, table.buckets - 1)                                 # NaN became INT_MIN
+        pos += table.bucket_offset
+        return table.bucket_row.take(pos) + (x >= table.bucket_split.take(pos))
+    idx = torch.searchsorted(table.knots, x.t().contiguous(), right=True)   # (I, N): knots <= x
+    return (idx + table.row_offset.unsqueeze(1)).t()
+
+
+def _local(x: Tensor, knots: Tensor, k: int, need_derivative: bool) -> tuple[Tensor, Tensor, Tensor | None, tuple[int, int, int]]:
+    """Non-zero bases (N*I, k+1), their output columns, and optionally their derivatives in x."""
+    n, n_in = x.shape
+    table = _table_for(knots, k, x.dtype)
+    row = _rows_of(x, table).reshape(-1)
+    rows = table.rows.index_select(0, row)                               # (N*I, 2 + (k+1)^2)
+    u = (x.reshape(-1, 1) - rows[:, :1]) * rows[:, 1:2]                  # (N*I, 1) in [0, 1)
+    w = k + 1
+    val = rows[:, 2 + k * w:]
+    for d in range(k - 1, -1, -1):
+        val = torch.addcmul(rows[:, 2 + d * w:2 + (d + 1) * w], val, u)
+    if k == 0:
+        val = val.contiguous()
+    cols = table.cols.index_select(0, row)
+    deriv = None
+    if need_derivative:
+        if k == 0:
+            deriv = torch.zeros_like(val)
+        else:
+            drows = table.drows.index_select(0, row)
+            deriv = drows[:, (k - 1) * w:]
+            for d in range(k - 2, -1, -1):
+                deriv = torch.addcmul(drows[:, d * w:(d + 1) * w], deriv, u)
+    return val, cols, deriv, (n, n_in, knots.shape[1] - k - 1)
+
+
+def _dense(val: Tensor, cols: Tensor, shape: tuple[int, int, int]) -> Tensor:
+    n, n_in, m = shape
+    out = val.new_zeros(n * n_in, m)
+    out.scatter_add_(1, cols, val)
+    return out.view(n, n_in, m)
 
 
 def _bases_and_derivative(x: Tensor, knots: Tensor, k: int, need_derivative: bool) -> tuple[Tensor, Tensor | None]:
-    """Cox-de Boor recursion on all samples and inputs at once."""
-    t_count = knots.shape[1]
-    diff = x.unsqueeze(-1) - knots.unsqueeze(0)                      # (N, I, T): x - t_j
-    bases = ((diff[..., :-1] >= 0) & (diff[..., 1:] < 0)).to(x.dtype)  # order 0, (N, I, T-1)
-    inv = _inverse_spans(knots, k)
-    derivative = None
-    for p in range(1, k + 1):
-        inv_p = inv[p - 1]
-        n = t_count - 1 - p
-        if p == k and need_derivative:
-            derivative = k * (bases[..., :-1] * inv_p[:, :n] - bases[..., 1:] * inv_p[:, 1:])
-        left = diff[..., :n] * inv_p[:, :n]
-        right = diff[..., p + 1:] * inv_p[:, 1:]
-        bases = left * bases[..., :-1] - right * bases[..., 1:]
-    if need_derivative and k == 0:
-        derivative = torch.zeros_like(bases)
-    return bases, derivative
+    """Dense bases (N, I, M) and, if asked, dense derivatives d B_m(x_i) / d x_i (N, I, M)."""
+    x, knots = _common(x, knots)
+    val, cols, deriv, shape = _local(x, knots, k, need_derivative)
+    return _dense(val, cols, shape), (_dense(deriv, cols, shape) if deriv is not None else None)
+
+
+def _common(x: Tensor, knots: Tensor) -> tuple[Tensor, Tensor]:
+    if x.dtype != knots.dtype:
+        dtype = torch.promote_types(x.dtype, knots.dtype)
+        x, knots = x.to(dtype), knots.to(dtype)
+    return x.contiguous(), knots
 
 
 class _BSplineBasis(torch.autograd.Function):
-    """Bases with an analytic derivative in x, so backward costs one multiply-and-sum."""
+    """Bases with an analytic derivative in x; backward gathers the gradient at the k+1 live columns."""
 
     @staticmethod
     def forward(ctx, x: Tensor, knots: Tensor, k: int) -> Tensor:  # type: ignore[override]
-        bases, derivative = _bases_and_derivative(x, knots, k, need_derivative=ctx.needs_input_grad[0])
-        ctx.save_for_backward(derivative if derivative is not None else bases.new_empty(0))
-        return bases
+        val, cols, deriv, shape = _local(x, knots, k, need_derivative=ctx.needs_input_grad[0])
+        if deriv is not None:
+            ctx.save_for_backward(cols, deriv)
+        ctx.shape = shape
+        return _dense(val, cols, shape)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_bases: Tensor):  # type: ignore[override]
-        (derivative,) = ctx.saved_tensors
-        grad_x = (grad_bases * derivative).sum(-1) if ctx.needs_input_grad[0] else None
+        if not ctx.needs_input_grad[0]:
+            return None, None, None
+        cols, deriv = ctx.saved_tensors
+        n, n_in, m = ctx.shape
+        picked = grad_bases.reshape(n * n_in, m).gather(1, cols)
+        grad_x = (picked * deriv).sum(1).view(n, n_in)
         return grad_x, None, None
 
 
 def bspline_basis(x: Tensor, knots: Tensor, k: int) -> Tensor:
     """B-spline bases of order k: (N, I) samples, (I, T) knots -> (N, I, T-k-1). Zero outside the knots."""
-    if x.requires_grad:
+    x, knots = _common(x, knots)
+    if x.requires_grad and torch.is_grad_enabled():
         return _BSplineBasis.apply(x, knots, k)
-    return _bases_and_derivative(x, knots, k, need_derivative=False)[0]
+    val, cols, _, shape = _local(x, knots, k, need_derivative=False)
+    return _dense(val, cols, shape)
 
 
 def coef_to_curve(x: Tensor, knots: Tensor, coef: Tensor, k: int) -> Tensor:

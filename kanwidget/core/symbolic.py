@@ -498,6 +498,10 @@ def _polish(
     c, d, _ = _closed_form_cd(G, Vy, N)
     sse = torch.where(fin, _sse_from(G, Vy, syy_raw, c, d), torch.full_like(a, math.inf))
     lam = torch.full_like(a, 1e-3)
+    # nothing to polish where the best fit is flat (constant f or constant y)
+    active = fin & (c != 0) & (syy_raw > 0)
+    if not bool(active.any()):
+        return a, b
     eye = torch.eye(4, dtype=_F64, device=x.device)
     for _ in range(steps):
         scale = torch.stack([c, c, torch.ones_like(c), torch.ones_like(c)], dim=1)  # J = V*scale
@@ -511,7 +515,7 @@ def _polish(
         rhs = torch.where(torch.isfinite(Jtr), Jtr, torch.zeros_like(Jtr))
         delta, info = torch.linalg.solve_ex(H, rhs[:, :, None])
         delta = delta.squeeze(-1)
-        good = (info == 0) & torch.isfinite(delta).all(-1)
+        good = active & (info == 0) & torch.isfinite(delta).all(-1)
         delta = torch.where(good[:, None], delta, torch.zeros_like(delta))
         a_new, b_new = a + delta[:, 0], b + delta[:, 1]
         G_n, Vy_n, fin_n = _moments(fn, x, yc, a_new, b_new, sample_step)
@@ -743,21 +747,39 @@ def fit_affine_batched(
 
 
 def score_candidates(
-    r2: Tensor, complexity: Tensor | Sequence[float], weight_simple: float = 0.8, eps: float = 1e-5
+    r2: Tensor,
+    complexity: Tensor | Sequence[float],
+    weight_simple: float = 0.8,
+    eps: float = 1e-5,
+    tol: float = 0.05,
 ) -> Tensor:
     """Lower-is-better score trading fit quality against complexity (as KAN does).
 
-    ``score = weight_simple * complexity + (1 - weight_simple) * log2(1 + eps - r2)``
+    ``score = weight_simple * complexity + (1 - weight_simple) * quality`` with
+    ``quality = log2(1 + eps - r2)``, the log of the unexplained-variance fraction
+    (the same trade-off as pykan's ``suggest_symbolic``):
 
-    The quality term is ``log2`` of the unexplained-variance fraction, bounded
-    below by ``log2(eps)`` (about -16.6 for ``eps=1e-5``) so that fits better than
-    ``1 - eps`` all count as perfect and complexity decides between them.  R^2 of
-    ``-inf``/NaN gives ``+inf``.  ``r2`` has shape (..., F), ``complexity`` (F,).
+    * the quality term is bounded below by ``log2(eps)`` (about -16.6 for
+      ``eps=1e-5``): fits better than ``1 - eps`` all count as perfect and
+      complexity decides between them;
+    * candidates whose quality is within ``tol`` bits of the best candidate in the
+      same row (default 0.05 bits, i.e. within ~3.5% of the best unexplained
+      variance) get the best quality.  Richer families can always absorb a
+      simpler one in a limit (``c*cos(a x) + d`` with tiny ``a`` is a parabola)
+      and then win by fitting noise; with the tolerance, such near-ties are
+      decided by complexity and then by library order (:func:`rank_candidates`
+      is stable).  ``tol=0`` gives the plain KAN formula;
+    * ``r2`` of ``-inf`` or NaN gives ``+inf``.
+
+    ``r2`` has shape (..., F) and ``complexity`` (F,); returns float64 (..., F).
     """
     r2 = torch.as_tensor(r2, dtype=_F64)
     comp = torch.as_tensor(complexity, dtype=_F64, device=r2.device)
     r2 = torch.where(torch.isnan(r2), torch.full_like(r2, -math.inf), r2).clamp(max=1.0)
     quality = torch.log2(1.0 + eps - r2)
+    if tol > 0 and quality.numel() > 0:
+        best = quality.amin(dim=-1, keepdim=True)
+        quality = torch.where(quality <= best + tol, best.expand_as(quality), quality)
     return weight_simple * comp + (1.0 - weight_simple) * quality
 
 
@@ -767,6 +789,7 @@ def rank_candidates(
     weight_simple: float = 0.8,
     topk: int | None = None,
     eps: float = 1e-5,
+    tol: float = 0.05,
 ) -> tuple[Tensor, Tensor]:
     """Indices of the candidates, best first, and their scores.
 
@@ -774,7 +797,7 @@ def rank_candidates(
     keep library order).  Returns ``(order, sorted_scores)``, truncated to
     ``topk`` when given.
     """
-    scores = score_candidates(r2, complexity, weight_simple, eps)
+    scores = score_candidates(r2, complexity, weight_simple, eps, tol)
     order = torch.sort(scores, dim=-1, stable=True).indices
     if topk is not None:
         order = order[..., :topk]

@@ -1,0 +1,104 @@
+"""Static matplotlib picture of a KAN: nodes, edge curves, importance as opacity, symbolic labels."""
+from __future__ import annotations
+
+import math
+import os
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from kanwidget.core.model import KAN
+
+MAX_CURVE_BOXES = 256   # per layer; above this only lines are drawn (a [8,64,64,1] net stays legible)
+
+
+def plot(model: "KAN", beta: float = 3.0, in_vars: Sequence[str] | None = None,
+         out_vars: Sequence[str] | None = None, title: str | None = None, path: str | os.PathLike[str] | None = None,
+         num: int = 32) -> "Figure":
+    """Draw the network and return the Figure (writes a file only if `path` is given).
+
+    Edges fade with tanh(beta * importance); symbolic edges are red and labelled with their function.
+    """
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+
+    width = model.width
+    in_vars = list(in_vars) if in_vars is not None else (model.in_vars or [f"x_{i + 1}" for i in range(width[0])])
+    out_vars = list(out_vars) if out_vars is not None else (model.out_vars or
+                                                            [f"y_{j + 1}" for j in range(width[-1])])
+    if model.data is not None:
+        model.attribute()
+        scores = [s.detach().cpu().numpy() for s in model.edge_scores]
+    else:
+        scores = [np.ones((layer.in_dim, layer.out_dim)) for layer in model.layers]
+    curves = model.edge_curves(num)
+    names = model.symbolic_names()
+    masks = [m.cpu().numpy() for m in model.edge_masks()]
+    widest = max(width)
+    fig = Figure(figsize=(max(4.0, min(16.0, 1.2 * widest)), 2.6 * model.depth + 0.8))
+    ax = fig.add_axes((0.02, 0.02, 0.96, 0.9 if title else 0.96))
+    ax.set_axis_off()
+    ax.set_xlim(-0.05, 1.05)
+    ax.set_ylim(-0.25, model.depth + 0.25)
+
+    def xpos(n: int) -> np.ndarray:
+        return (np.arange(n) + 0.5) / n
+
+    segs, colors, curve_segs, curve_colors = [], [], [], []
+    for l, layer in enumerate(model.layers):
+        n_in, n_out = layer.in_dim, layer.out_dim
+        x_in, x_out = xpos(n_in), xpos(n_out)
+        alpha = np.tanh(beta * scores[l])
+        draw_boxes = n_in * n_out <= MAX_CURVE_BOXES
+        box_w = min(0.7 / (n_in * n_out), 0.12) if draw_boxes else 0.0
+        box_h = 0.28
+        xs, ys = curves[l]
+        xs, ys = xs.detach().cpu().numpy(), ys.detach().cpu().numpy()
+        for i in range(n_in):
+            for j in range(n_out):
+                if masks[l][i, j] <= 0:
+                    continue
+                a = float(np.clip(alpha[i, j], 0.0, 1.0))
+                symbolic = names[l][i][j]
+                color = (0.8, 0.1, 0.1, a) if symbolic else (0.0, 0.0, 0.0, a)
+                if not draw_boxes:
+                    segs.append(((x_in[i], l), (x_out[j], l + 1)))
+                    colors.append(color)
+                    continue
+                cx = (i * n_out + j + 0.5) / (n_in * n_out)
+                y0, y1 = l + 0.5 - box_h / 2, l + 0.5 + box_h / 2
+                segs += [((x_in[i], l), (cx, y0)), ((cx, y1), (x_out[j], l + 1))]
+                colors += [color, color]
+                segs += [((cx - box_w / 2, y0), (cx + box_w / 2, y0)), ((cx + box_w / 2, y0), (cx + box_w / 2, y1)),
+                         ((cx + box_w / 2, y1), (cx - box_w / 2, y1)), ((cx - box_w / 2, y1), (cx - box_w / 2, y0))]
+                colors += [(0.0, 0.0, 0.0, 0.25 * a + 0.05)] * 4
+                xv, yv = xs[i], ys[i, j]
+                span_y = float(yv.max() - yv.min()) or 1.0
+                px = cx - box_w / 2 * 0.85 + (xv - xv[0]) / (float(xv[-1] - xv[0]) or 1.0) * box_w * 0.85
+                py = l + 0.5 - box_h * 0.4 + (yv - yv.min()) / span_y * box_h * 0.8
+                curve_segs.append(np.stack([px, py], axis=1))
+                curve_colors.append(color)
+                if symbolic:
+                    ax.text(cx + box_w / 2 + 0.005, l + 0.5, symbolic, fontsize=8, color=(0.8, 0.1, 0.1, max(a, 0.4)),
+                            va="center", ha="left")
+    ax.add_collection(LineCollection(segs, colors=colors, linewidths=0.8))
+    if curve_segs:
+        ax.add_collection(LineCollection(curve_segs, colors=curve_colors, linewidths=1.4))
+    node_size = max(4.0, min(60.0, 400.0 / widest))
+    for level, n in enumerate(width):
+        ax.scatter(xpos(n), np.full(n, level), s=node_size, c="black", zorder=3)
+    if width[0] <= 32:
+        for i, name in enumerate(in_vars):
+            ax.text(xpos(width[0])[i], -0.12, f"${name}$" if "_" in name else name, ha="center", va="top", fontsize=10)
+    if width[-1] <= 32:
+        for j, name in enumerate(out_vars):
+            ax.text(xpos(width[-1])[j], model.depth + 0.12, f"${name}$" if "_" in name else name, ha="center",
+                    va="bottom", fontsize=10)
+    if title:
+        fig.suptitle(title)
+    if path is not None:
+        fig.savefig(os.fspath(path), dpi=150)
+    return fig

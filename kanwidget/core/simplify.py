@@ -1,0 +1,206 @@
+"""Importance scores, pruning and grid refinement (methods of KAN)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import torch
+from torch import Tensor
+
+from kanwidget.core import spline
+from kanwidget.core.layer import KANLayer
+
+if TYPE_CHECKING:
+    from kanwidget.core.model import KAN
+
+
+def require_inputs(model: "KAN", x: Tensor | None, what: str) -> Tensor:
+    """The samples to analyse: x if given, else the training inputs the model last saw."""
+    if x is None:
+        if model.data is None:
+            raise ValueError(f"{what} needs data: call fit(dataset) first or pass x=<inputs>")
+        x = model.data["train_input"]
+    return model.check_input(x, what=f"{what} input")
+
+
+def attribute(model: "KAN", x: Tensor | None = None) -> None:
+    """Compute edge and node importance by attribution from the outputs backwards (KAN 2.0).
+
+    score(edge i->j) = std(phi_ij) * score(j) / (std(node j) + 1e-4); score(i) = sum_j score(i->j);
+    outputs score 1. Sets model.edge_scores (per layer (I, O)), model.node_scores (per level),
+    model.feature_score (the inputs' scores).
+    """
+    x = require_inputs(model, x, "attribute")
+    inputs = model.layer_inputs(x)
+    with torch.no_grad():
+        node = torch.ones(model.width[-1], dtype=model.dtype, device=model.device)
+        edge_scores: list[Tensor] = []
+        node_scores = [node]
+        for l in range(model.depth - 1, -1, -1):
+            edge_std = model.layers[l].edge_activations(inputs[l]).std(0)     # (I, O)
+            out_std = inputs[l + 1].std(0)
+            score = edge_std * (node / (out_std + 1e-4))[None, :]
+            edge_scores.insert(0, score)
+            node = score.sum(1)
+            node_scores.insert(0, node)
+    model.edge_scores = edge_scores
+    model.node_scores = node_scores
+    model.feature_score = node_scores[0]
+
+
+def _reachable(masks: Sequence[Tensor]) -> Tensor:
+    """Which outputs have at least one path of active edges from an input."""
+    alive = torch.ones(masks[0].shape[0], dtype=torch.bool)
+    for m in masks:
+        alive = ((m.cpu() > 0) & alive[:, None]).any(0)
+    return alive
+
+
+def _check_paths(model: "KAN", masks: Sequence[Tensor], what: str) -> None:
+    alive = _reachable(masks)
+    if not bool(alive.all()):
+        lost = [str(j) for j in torch.nonzero(~alive).flatten().tolist()]
+        raise ValueError(f"{what} would leave output(s) {', '.join(lost)} with no path from any input; "
+                         "lower the threshold")
+
+
+def _derive_with_layers(model: "KAN", layers: list[KANLayer], label: str, data: dict | None = None,
+                        in_vars: list[str] | None = None) -> "KAN":
+    snap = model.snapshot()
+    snap["width"] = [layers[0].in_dim] + [layer.out_dim for layer in layers]
+    snap["config"]["grid"] = layers[0].num
+    snap["state"] = {f"layers.{l}.{name}": t.detach().clone()
+                     for l, layer in enumerate(layers) for name, t in layer.state_dict().items()}
+    snap["sym_names"] = [list(layer.sym_names) for layer in layers]
+    if in_vars is not None:
+        snap["in_vars"] = in_vars
+    new = model.derive(snap)
+    if data is not None:
+        new.data = data
+    return new
+
+
+def prune_node(model: "KAN", threshold: float = 1e-2, x: Tensor | None = None, record: bool = True) -> "KAN":
+    """A new model without the hidden nodes whose attribution score is <= threshold."""
+    with model.lineage.lock:
+        attribute(model, x)
+        keep = [list(range(model.width[0]))]
+        for level in range(1, model.depth):
+            ids = torch.nonzero(model.node_scores[level] > threshold).flatten().tolist()
+            if not ids:
+                raise ValueError(f"pruning with node_th={threshold} would remove every node of hidden layer "
+                                 f"{level} and lose every path to the outputs; lower node_th")
+            keep.append(ids)
+        keep.append(list(range(model.width[-1])))
+        layers = [layer.subset(keep[l], keep[l + 1]) for l, layer in enumerate(model.layers)]
+        _check_paths(model, [layer.mask for layer in layers], f"pruning with node_th={threshold}")
+        new = _derive_with_layers(model, layers, "prune_node")
+        if record:
+            new.record_version(f"prune nodes -> {new.width}")
+            model.lineage.emit("structure", new, "prune")
+        return new
+
+
+def prune_edge(model: "KAN", threshold: float = 3e-2, x: Tensor | None = None, record: bool = True) -> None:
+    """Mask (in place) the edges whose attribution score is <= threshold."""
+    with model.lineage.lock:
+        attribute(model, x)
+        masks = [layer.mask * (score > threshold).to(layer.mask) for layer, score in zip(model.layers, model.edge_scores)]
+        _check_paths(model, masks, f"pruning with edge_th={threshold}")
+        with torch.no_grad():
+            for layer, m in zip(model.layers, masks):
+                layer.mask.copy_(m)
+        if record:
+            model.record_version("prune edges")
+            model.lineage.emit("structure", model, "prune")
+
+
+def prune(model: "KAN", node_th: float = 1e-2, edge_th: float = 3e-2, x: Tensor | None = None) -> "KAN":
+    """Remove unimportant hidden nodes, then mask unimportant edges; returns a new, smaller model."""
+    for name, value in (("node_th", node_th), ("edge_th", edge_th)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    with model.lineage.lock:
+        new = prune_node(model, node_th, x, record=False)
+        prune_edge(new, edge_th, x, record=False)
+        new.record_version(f"prune -> {new.width}")
+        model.lineage.emit("structure", new, "prune")
+        return new
+
+
+def prune_input(model: "KAN", active_inputs: Sequence[int] | None = None, threshold: float = 1e-2,
+                x: Tensor | None = None) -> "KAN":
+    """A new model keeping only the given inputs (or those with feature score > threshold).
+
+    The new model's stored data keeps only those input columns.
+    """
+    with model.lineage.lock:
+        n_in = model.width[0]
+        if active_inputs is None:
+            attribute(model, x)
+            ids = torch.nonzero(model.feature_score > threshold).flatten().tolist()
+        else:
+            ids = sorted({int(i) for i in active_inputs})
+            bad = [i for i in ids if not 0 <= i < n_in]
+            if bad:
+                raise ValueError(f"input ids {bad} out of range for {n_in} inputs")
+        if not ids:
+            raise ValueError("pruning inputs would remove every input")
+        layers = [model.layers[0].subset(ids, list(range(model.width[1])))] + [
+            layer.subset(list(range(layer.in_dim)), list(range(layer.out_dim))) for layer in model.layers[1:]]
+        _check_paths(model, [layer.mask for layer in layers], "pruning inputs")
+        data = None
+        if model.data is not None:
+            cols = torch.as_tensor(ids, dtype=torch.long)
+            data = {k: (v[:, cols.to(v.device)] if k.endswith("input") else v) for k, v in model.data.items()}
+        in_vars = [model.in_vars[i] for i in ids] if model.in_vars else None
+        new = _derive_with_layers(model, layers, "prune_input", data=data, in_vars=in_vars)
+        new.record_version(f"prune inputs -> {new.width}")
+        model.lineage.emit("structure", new, "prune")
+        return new
+
+
+def refine(model: "KAN", new_grid: int, x: Tensor | None = None) -> "KAN":
+    """A new model on a finer grid whose curves are least-squares fits of the current ones."""
+    if isinstance(new_grid, bool) or not isinstance(new_grid, int):
+        raise TypeError(f"new_grid must be an integer, got {new_grid!r}")
+    if new_grid <= model.grid:
+        raise ValueError(f"refine needs a finer grid than the current {model.grid} intervals, got {new_grid}")
+    with model.lineage.lock:
+        if x is None and model.data is None:
+            x = _grid_samples(model)
+        x = require_inputs(model, x, "refine")
+        inputs = model.layer_inputs(x)
+        layers = []
+        for layer, xl in zip(model.layers, inputs):
+            fine = KANLayer(layer.in_dim, layer.out_dim, grid=new_grid, k=layer.k, grid_eps=layer.grid_eps,
+                            base_fun=layer.base_fun, generator=torch.Generator().manual_seed(0),
+                            dtype=layer.coef.dtype, device=layer.coef.device)
+            with torch.no_grad():
+                points = _interpolate_grid(layer.grid_points(), new_grid)
+                knots = spline.extend_grid(points, layer.k)
+                fine.grid.copy_(knots)
+                fine.coef.copy_(spline.curve_to_coef(xl, layer.spline_values(xl), knots, layer.k))
+                for name in ("scale_base", "scale_sp", "mask", "sym_mask", "sym_fun_ids", "sym_affine"):
+                    getattr(fine, name).copy_(getattr(layer, name))
+            fine.sym_names = list(layer.sym_names)
+            layers.append(fine)
+        refined = _derive_with_layers(model, layers, "refine")
+        refined.record_version(f"refine grid {model.grid} -> {new_grid}")
+        model.lineage.emit("structure", refined, "refine")
+        return refined
+
+
+def _interpolate_grid(points: Tensor, new_intervals: int) -> Tensor:
+    """Piecewise-linear interpolation of (I, G+1) grid points at new_intervals+1 evenly spaced positions."""
+    g = points.shape[1] - 1
+    pos = torch.linspace(0, g, new_intervals + 1, dtype=points.dtype, device=points.device)
+    lo = pos.floor().clamp(max=g - 1).long()
+    frac = pos - lo.to(points.dtype)
+    return points[:, lo] * (1 - frac) + points[:, lo + 1] * frac
+
+
+def _grid_samples(model: "KAN", n: int = 1001) -> Tensor:
+    """Evenly spaced samples over the first layer's grid range (used when the model has no data)."""
+    pts = model.layers[0].grid_points()
+    steps = torch.linspace(0, 1, n, dtype=pts.dtype, device=pts.device)[:, None]
+    return pts[:, 0][None, :] + steps * (pts[:, -1] - pts[:, 0])[None, :]

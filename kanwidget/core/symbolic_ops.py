@@ -1,0 +1,167 @@
+"""Symbolic edges on a KAN: suggest, fix, unfix, auto_symbolic (methods of KAN)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+import torch
+from torch import Tensor
+
+from kanwidget.core.simplify import require_inputs
+from kanwidget.core.symbolic import fit_affine_batched, get_functions, rank_candidates
+
+if TYPE_CHECKING:
+    from kanwidget.core.model import KAN
+
+DEFAULT_RANGE = (-10.0, 10.0)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A symbolic fit of one edge: phi(x) ~ c*f(a*x+b)+d."""
+    name: str
+    r2: float
+    complexity: int
+    score: float
+    params: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class SymbolicChoice:
+    """What auto_symbolic did with one edge (name None: kept as a spline)."""
+    l: int
+    i: int
+    j: int
+    name: str | None
+    r2: float
+
+
+def check_edge(model: "KAN", l: int, i: int, j: int) -> None:
+    """Raise a clear error unless (l, i, j) names an edge of the model."""
+    for name, v in (("l", l), ("i", i), ("j", j)):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"edge index {name} must be an integer, got {v!r}")
+    if not 0 <= l < model.depth:
+        raise ValueError(f"layer l={l} out of range: the model has {model.depth} layers (0..{model.depth - 1})")
+    layer = model.layers[l]
+    if not 0 <= i < layer.in_dim or not 0 <= j < layer.out_dim:
+        raise ValueError(f"edge (l={l}, i={i}, j={j}) out of range: layer {l} has {layer.in_dim} inputs "
+                         f"and {layer.out_dim} outputs")
+
+
+def edge_samples(model: "KAN", l: int, x: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Layer l's inputs (N, I) on the data and every edge's current phi there (N, I, O)."""
+    xs = require_inputs(model, x, "symbolic fitting")
+    inputs = model.layer_inputs(xs)
+    with torch.no_grad():
+        return inputs[l], model.layers[l].edge_activations(inputs[l])
+
+
+def suggest_symbolic(model: "KAN", l: int, i: int, j: int, lib: Sequence[str] | None = None, topk: int = 5,
+                     weight_simple: float = 0.8, a_range: tuple[float, float] = DEFAULT_RANGE,
+                     b_range: tuple[float, float] = DEFAULT_RANGE, verbose: bool = False,
+                     x: Tensor | None = None) -> list[Candidate]:
+    """Rank library functions for edge (l, i, j) by R² and complexity (best first)."""
+    check_edge(model, l, i, j)
+    _check_weight(weight_simple)
+    fns = get_functions(lib)
+    xl, acts = edge_samples(model, l, x)
+    fit = fit_affine_batched(xl[:, i][None, :], acts[:, i, j][None, :], fns, a_range=a_range, b_range=b_range)
+    complexity = torch.tensor([f.complexity for f in fns], dtype=torch.float64)
+    order, scores = rank_candidates(fit.r2, complexity, weight_simple, topk=topk)
+    out = []
+    for rank, f_idx in enumerate(order[0].tolist()):
+        p = fit.params[0, f_idx].tolist()
+        out.append(Candidate(fns[f_idx].name, float(fit.r2[0, f_idx]), fns[f_idx].complexity,
+                             float(scores[0, rank]), (p[0], p[1], p[2], p[3])))
+    if verbose:
+        for c in out:
+            print(f"{c.name:>10}  r2={c.r2:.6f}  complexity={c.complexity}  score={c.score:.3f}")
+    return out
+
+
+def fix_symbolic(model: "KAN", l: int, i: int, j: int, name: str, fit_params: bool = True,
+                 a_range: tuple[float, float] = DEFAULT_RANGE, b_range: tuple[float, float] = DEFAULT_RANGE,
+                 verbose: bool = False, x: Tensor | None = None, record: bool = True) -> float:
+    """Replace edge (l, i, j) by c*f(a*x+b)+d with f = library function `name`; returns the fit's R².
+
+    With fit_params=False the edge becomes f(x) exactly (a=c=1, b=d=0) and R² is still reported.
+    """
+    check_edge(model, l, i, j)
+    (fn,) = get_functions([name])
+    with model.lineage.lock:
+        xl, acts = edge_samples(model, l, x)
+        xe, ye = xl[:, i][None, :], acts[:, i, j][None, :]
+        if fit_params:
+            fit = fit_affine_batched(xe, ye, [fn], a_range=a_range, b_range=b_range)
+            params, r2 = fit.params[0, 0], float(fit.r2[0, 0])
+        else:
+            params = torch.tensor([1.0, 0.0, 1.0, 0.0], dtype=model.dtype)
+            pred = fn.torch_fn(xe)
+            sst = ((ye - ye.mean()) ** 2).sum()
+            r2 = float(1 - ((ye - pred) ** 2).sum() / sst) if sst > 0 else 0.0
+        model.layers[l].set_symbolic(i, j, fn.name, params)
+        if verbose:
+            print(f"fixed ({l},{i},{j}) with {fn.name}, r2={r2:.6f}")
+        if record:
+            model.record_version(f"fix ({l},{i},{j}) {fn.name}", {"r2": r2})
+            model.lineage.emit("structure", model, "symbolic")
+        return r2
+
+
+def unfix_symbolic(model: "KAN", l: int, i: int, j: int, record: bool = True) -> None:
+    """Turn edge (l, i, j) back into its spline."""
+    check_edge(model, l, i, j)
+    with model.lineage.lock:
+        model.layers[l].set_symbolic(i, j, None)
+        if record:
+            model.record_version(f"unfix ({l},{i},{j})")
+            model.lineage.emit("structure", model, "symbolic")
+
+
+def auto_symbolic(model: "KAN", lib: Sequence[str] | None = None, weight_simple: float = 0.8,
+                  r2_threshold: float = 0.0, a_range: tuple[float, float] = DEFAULT_RANGE,
+                  b_range: tuple[float, float] = DEFAULT_RANGE, verbose: int = 1,
+                  x: Tensor | None = None) -> list[SymbolicChoice]:
+    """Fix every active spline edge to its best library function (by R² and complexity).
+
+    All edges of a layer and all functions are fitted in one batched call. Edges whose best
+    R² is below r2_threshold stay splines. Returns one SymbolicChoice per edge considered.
+    """
+    _check_weight(weight_simple)
+    fns = get_functions(lib)
+    complexity = torch.tensor([f.complexity for f in fns], dtype=torch.float64)
+    choices: list[SymbolicChoice] = []
+    with model.lineage.lock:
+        xs = require_inputs(model, x, "auto_symbolic")
+        inputs = model.layer_inputs(xs)
+        for l, layer in enumerate(model.layers):
+            ii, jj = torch.nonzero(layer.numeric_mask > 0, as_tuple=True)
+            if ii.numel() == 0:
+                continue
+            with torch.no_grad():
+                acts = layer.edge_activations(inputs[l])
+            fit = fit_affine_batched(inputs[l][:, ii].T, acts[:, ii, jj].T, fns, a_range=a_range, b_range=b_range)
+            order, _ = rank_candidates(fit.r2, complexity, weight_simple, topk=1)
+            best = order[:, 0]
+            for e, (i, j) in enumerate(zip(ii.tolist(), jj.tolist())):
+                f_idx = int(best[e])
+                r2 = float(fit.r2[e, f_idx])
+                if r2 >= r2_threshold:
+                    layer.set_symbolic(i, j, fns[f_idx].name, fit.params[e, f_idx])
+                    choices.append(SymbolicChoice(l, i, j, fns[f_idx].name, r2))
+                else:
+                    choices.append(SymbolicChoice(l, i, j, None, r2))
+                if verbose:
+                    what = f"fixing ({l},{i},{j}) with {fns[f_idx].name}" if r2 >= r2_threshold else \
+                        f"keeping ({l},{i},{j}) as spline: best {fns[f_idx].name}"
+                    print(f"{what}, r2={r2:.6f}, c={fns[f_idx].complexity}")
+        fixed = sum(c.name is not None for c in choices)
+        model.record_version(f"auto_symbolic ({fixed} edges)")
+        model.lineage.emit("structure", model, "symbolic")
+    return choices
+
+
+def _check_weight(weight_simple: float) -> None:
+    if isinstance(weight_simple, bool) or not isinstance(weight_simple, (int, float)) or not 0 <= weight_simple <= 1:
+        raise ValueError(f"weight_simple must be a number in [0, 1], got {weight_simple!r}")
