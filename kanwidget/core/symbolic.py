@@ -20,7 +20,8 @@ form from three sums over the samples (``sum f``, ``sum f^2`` and
 
 1. evaluates ``R^2`` on a ``grid_number x grid_number`` grid of ``(a, b)``
    (on at most ``n_search`` quantile-spaced samples of each edge),
-2. zooms ``iterations`` times onto the best grid cell (a finer local grid),
+2. zooms ``iterations`` times onto the best grid cell (a finer local grid, on at
+   most ``n_zoom`` quantile-spaced samples),
 3. polishes ``(a, b)`` with Levenberg-Marquardt steps in which ``(c, d)`` are
    re-solved in closed form after every step (variable projection), using all
    samples, so exact data is recovered to round-off,
@@ -88,7 +89,7 @@ class SymbolicFunction:
 # Singularity handling of the built-ins -------------------------------------------------
 #
 # * 1/x^k       : |z| is clamped to at least 1e-6 ** (1/k) keeping the sign of z
-#                 (z == 0 counts as positive), so |f| <= 1e6.
+#                 (+0.0 counts as positive, -0.0 as negative), so |f| <= 1e6.
 # * sqrt, x^0.5 : z is clamped to >= 1e-30 (value ~1e-15 for z <= 0, finite gradient,
 #                 zero gradient for z < 1e-30).
 # * x^1.5       : z is clamped to >= 0 (value 0, gradient 0 for z <= 0).
@@ -106,8 +107,7 @@ class SymbolicFunction:
 
 
 def _signed_clamp_abs(z: Tensor, lo: float) -> Tensor:
-    sign = torch.where(z >= 0, torch.ones_like(z), -torch.ones_like(z))
-    return sign * z.abs().clamp_min(lo)
+    return z.abs().clamp_min(lo).copysign(z)
 
 
 def _inv_pow(k: int) -> Callable[[Tensor], Tensor]:
@@ -393,6 +393,13 @@ def _quantile_subsample(x: Tensor, y: Tensor, n: int) -> tuple[Tensor, Tensor]:
     return xs[:, pos], torch.gather(y, 1, idx)
 
 
+def _subsample_centred(x: Tensor, yc: Tensor, n: int) -> tuple[Tensor, Tensor, Tensor]:
+    xs, ys = _quantile_subsample(x, yc, n)
+    ys = ys - ys.mean(1, keepdim=True)
+    syy = (ys * ys).sum(1)
+    return xs, ys, torch.where(syy > 0, syy, torch.ones_like(syy))
+
+
 def _grid_r2(
     fn: SymbolicFunction, xs: Tensor, yc: Tensor, syy: Tensor, A: Tensor, B: Tensor,
     edge_step: int, pair_step: int,
@@ -401,19 +408,20 @@ def _grid_r2(
     Ec, n = xs.shape
     P = A.shape[1]
     out = torch.empty((Ec, P), dtype=_F64, device=xs.device)
+    ones_y = torch.stack([torch.ones_like(yc), yc], dim=-1)  # (Ec, n, 2)
     for e0 in range(0, Ec, edge_step):
         e1 = min(Ec, e0 + edge_step)
         x_e = xs[e0:e1, None, :]
-        y_e = yc[e0:e1]
+        y_e = ones_y[e0:e1]
         s_yy = syy[e0:e1, None]
         for p0 in range(0, P, pair_step):
             p1 = min(P, p0 + pair_step)
             z = torch.addcmul(B[e0:e1, p0:p1, None], A[e0:e1, p0:p1, None], x_e)
             fz = fn.torch_fn(z)
             del z
-            s1 = fz.sum(-1)
-            s2 = torch.einsum("epn,epn->ep", fz, fz)
-            sfy = torch.einsum("epn,en->ep", fz, y_e)
+            m = torch.bmm(fz, y_e)  # (e, p, 2): sum f, sum f*y
+            s1, sfy = m[..., 0], m[..., 1]
+            s2 = torch.linalg.vecdot(fz, fz)
             del fz
             sff = s2 - s1 * s1 / n
             r2 = (sfy * sfy) / (sff * s_yy)
@@ -621,7 +629,8 @@ def fit_affine_batched(
     iterations: int = 3,
     *,
     zoom_grid_number: int = 21,
-    n_search: int = 128,
+    n_search: int = 64,
+    n_zoom: int = 256,
     polish_steps: int = 12,
     memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET,
 ) -> FitResult:
@@ -634,8 +643,9 @@ def fit_affine_batched(
         grid_number: points per axis of the coarse grid.
         iterations: number of zoom steps; each zooms onto +-1 cell around the
             best point with a ``zoom_grid_number``-point grid per axis.
-        n_search: at most this many quantile-spaced samples per edge are used for
-            the grid search and zooms (the polish and R^2 use all samples).
+        n_search, n_zoom: at most this many quantile-spaced samples per edge are
+            used for the coarse grid search and for the zooms respectively (the
+            polish and the final R^2 use all samples).
         polish_steps: Levenberg-Marquardt iterations on (a, b) (0 disables).
         memory_budget_bytes: bound on the largest float64 temporary.
 
@@ -672,6 +682,7 @@ def fit_affine_batched(
     ec = plan["edge_chunk"]
     work = plan["work_elements"]
     n = plan["search_samples"]
+    nz = max(1, min(n_zoom, N, plan["budget_elements"]))
     s_step = plan["polish_samples"]
 
     a_lo, a_hi = float(a_range[0]), float(a_range[1])
@@ -699,10 +710,8 @@ def fit_affine_batched(
         ymean = ye.mean(1)
         yc = ye - ymean[:, None]
         sst = (yc * yc).sum(1)
-        xs, ys = _quantile_subsample(xe, yc, n)
-        ys = ys - ys.mean(1, keepdim=True)
-        syy_s = (ys * ys).sum(1)
-        syy_s_safe = torch.where(syy_s > 0, syy_s, torch.ones_like(syy_s))
+        xs, ys, syy_s = _subsample_centred(xe, yc, n)
+        xz, yz, syy_z = _subsample_centred(xe, yc, nz)
         for k, fn in enumerate(fns):
             bname = _builtin_name(fn)
             if bname == "0":
@@ -719,15 +728,15 @@ def fit_affine_batched(
                 # coarse grid
                 Ag, Bg = (A_half, B_half) if (symmetric and bname in _PARITY) else (A0, B0)
                 pe, pp = _search_steps(work, Ec, Ag.shape[1], n)
-                r2g = _grid_r2(fn, xs, ys, syy_s_safe, Ag.expand(Ec, -1), Bg.expand(Ec, -1), pe, pp)
+                r2g = _grid_r2(fn, xs, ys, syy_s, Ag.expand(Ec, -1), Bg.expand(Ec, -1), pe, pp)
                 best = r2g.argmax(1)
                 a, b = Ag[0, best], Bg[0, best]
                 da, db = da0, db0
-                pe, pp = _search_steps(work, Ec, Pz, n)
+                pe, pp = _search_steps(work, Ec, Pz, nz)
                 for _ in range(iterations):
                     A = a[:, None] + da * ZA
                     B = b[:, None] + db * ZB
-                    r2z = _grid_r2(fn, xs, ys, syy_s_safe, A, B, pe, pp)
+                    r2z = _grid_r2(fn, xz, yz, syy_z, A, B, pe, pp)
                     best = r2z.argmax(1, keepdim=True)
                     a = torch.gather(A, 1, best).squeeze(1)
                     b = torch.gather(B, 1, best).squeeze(1)
