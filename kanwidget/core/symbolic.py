@@ -370,7 +370,8 @@ class FitResult:
 
     params: (E, F, 4) tensor of ``(a, b, c, d)`` (input dtype), phi = c*f(a*x+b)+d.
     r2:     (E, F) float64 tensor, ``1 - SSE/SST``; ``-inf`` where the fit is not
-            finite, ``0`` for every function when the edge is constant (SST == 0).
+            finite.  For a constant edge (SST == 0) every function gets ``0``,
+            except ``"0"`` which gets ``-inf`` when the constant is not zero.
     names:  the F function names, in order.
     """
 
@@ -656,6 +657,7 @@ def fit_affine_batched(
     """
     if not torch.is_tensor(x) or not torch.is_tensor(y):
         raise TypeError("x and y must be torch tensors")
+    x, y = x.detach(), y.detach()
     if x.dim() == 1:
         x = x[None]
     if y.dim() == 1:
