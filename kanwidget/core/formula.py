@@ -27,9 +27,10 @@ def symbolic_formula(model: "KAN", var: Sequence[str | sympy.Symbol] | None = No
         mask = layer.mask.detach().cpu()
         sym_mask = layer.sym_mask.detach().cpu()
         affine = layer.sym_affine.detach().cpu().double()
+        bias = layer.bias.detach().cpu().double().tolist()
         outs = []
         for j in range(layer.out_dim):
-            total: sympy.Expr = sympy.Integer(0)
+            total: sympy.Expr = sympy.Float(bias[j]) if bias[j] != 0 else sympy.Integer(0)
             for i in range(layer.in_dim):
                 if mask[i, j] <= 0:
                     continue

@@ -37,6 +37,8 @@ class KANLayer(nn.Module):
         self.scale_base = nn.Parameter((sb / in_dim ** 0.5).to(device))
         self.scale_sp = nn.Parameter(torch.full((in_dim, out_dim), 1.0 / in_dim ** 0.5, dtype=dtype, device=device))
         self.register_buffer("mask", torch.ones(in_dim, out_dim, dtype=dtype, device=device))
+        # constant per output; pruning moves the mean contribution of removed edges here
+        self.register_buffer("bias", torch.zeros(out_dim, dtype=dtype, device=device))
         self.register_buffer("sym_mask", torch.zeros(in_dim, out_dim, dtype=dtype, device=device))
         self.register_buffer("sym_fun_ids", torch.zeros(in_dim, out_dim, dtype=torch.long, device=device))
         affine = torch.zeros(in_dim, out_dim, 4, dtype=dtype, device=device)
@@ -61,7 +63,7 @@ class KANLayer(nn.Module):
         bases = spline.bspline_basis(x, self.grid, self.k)
         nm = self.numeric_mask
         w_sp = (self.coef * (self.scale_sp * nm).unsqueeze(-1)).transpose(1, 2).reshape(-1, self.out_dim)
-        y = bases.reshape(n, -1) @ w_sp + self.base_fun(x) @ (self.scale_base * nm)
+        y = torch.addmm(self.bias, bases.reshape(n, -1), w_sp) + self.base_fun(x) @ (self.scale_base * nm)
         if self.has_symbolic:
             y = y + self._symbolic_forward(x)
         return y, bases
@@ -185,5 +187,6 @@ class KANLayer(nn.Module):
             new.grid.copy_(self.grid[ii])
             for name in ("coef", "scale_base", "scale_sp", "mask", "sym_mask", "sym_fun_ids", "sym_affine"):
                 getattr(new, name).copy_(getattr(self, name)[ii][:, jj])
+            new.bias.copy_(self.bias[jj])
         new.sym_names = list(self.sym_names)
         return new

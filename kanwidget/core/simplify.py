@@ -47,6 +47,13 @@ def attribute(model: "KAN", x: Tensor | None = None) -> None:
     model.feature_score = node_scores[0]
 
 
+def edge_means(model: "KAN", x: Tensor | None = None) -> list[Tensor]:
+    """Per layer (I, O): every edge's mean output on the data."""
+    inputs = model.layer_inputs(require_inputs(model, x, "pruning"))
+    with torch.no_grad():
+        return [layer.edge_activations(xl).mean(0) for layer, xl in zip(model.layers, inputs)]
+
+
 def _reachable(masks: Sequence[Tensor]) -> Tensor:
     """Which outputs have at least one path of active edges from an input."""
     alive = torch.ones(masks[0].shape[0], dtype=torch.bool)
@@ -91,7 +98,13 @@ def prune_node(model: "KAN", threshold: float = 1e-2, x: Tensor | None = None, r
                                  f"{level} and lose every path to the outputs; lower node_th")
             keep.append(ids)
         keep.append(list(range(model.width[-1])))
+        means = edge_means(model, x)
         layers = [layer.subset(keep[l], keep[l + 1]) for l, layer in enumerate(model.layers)]
+        with torch.no_grad():
+            for l in range(1, model.depth):  # removed inputs of layer l: keep their average effect
+                dropped = torch.ones(model.width[l], dtype=torch.bool, device=model.device)
+                dropped[keep[l]] = False
+                layers[l].bias += means[l][dropped].sum(0)
         _check_paths(model, [layer.mask for layer in layers], f"pruning with node_th={threshold}")
         new = _derive_with_layers(model, layers, "prune_node")
         if record:
@@ -106,8 +119,10 @@ def prune_edge(model: "KAN", threshold: float = 3e-2, x: Tensor | None = None, r
         attribute(model, x)
         masks = [layer.mask * (score > threshold).to(layer.mask) for layer, score in zip(model.layers, model.edge_scores)]
         _check_paths(model, masks, f"pruning with edge_th={threshold}")
+        means = edge_means(model, x)
         with torch.no_grad():
-            for layer, m in zip(model.layers, masks):
+            for layer, m, mean in zip(model.layers, masks, means):
+                layer.bias += (mean * ((layer.mask > 0) & (m <= 0))).sum(0)   # keep removed edges' average
                 layer.mask.copy_(m)
         if record:
             model.record_version("prune edges")
@@ -180,7 +195,7 @@ def refine(model: "KAN", new_grid: int, x: Tensor | None = None) -> "KAN":
                 knots = spline.extend_grid(points, layer.k)
                 fine.grid.copy_(knots)
                 fine.coef.copy_(spline.curve_to_coef(xl, layer.spline_values(xl), knots, layer.k))
-                for name in ("scale_base", "scale_sp", "mask", "sym_mask", "sym_fun_ids", "sym_affine"):
+                for name in ("scale_base", "scale_sp", "mask", "bias", "sym_mask", "sym_fun_ids", "sym_affine"):
                     getattr(fine, name).copy_(getattr(layer, name))
             fine.sym_names = list(layer.sym_names)
             layers.append(fine)

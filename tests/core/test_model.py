@@ -126,12 +126,16 @@ def test_grid_update_keeps_the_function(reference_dataset):
     model.update_grid_from_samples(x)
     assert not torch.equal(old.layers[0].grid, model.layers[0].grid)
     # each layer is refit on its own inputs (computed after the layers below it were updated)
-    for l, inp in enumerate(model.layer_inputs(x)[:-1]):
-        before = old.layers[l].edge_activations(inp)
-        after = model.layers[l].edge_activations(inp)
-        assert float((before - after).abs().max()) < 1e-2 * float(before.abs().max()), l
-    out_change = (old(x) - model(x)).abs().max()
-    assert float(out_change) < 1e-2 * float(old(x).abs().max())
+    with torch.no_grad():
+        for l, inp in enumerate(model.layer_inputs(x)[:-1]):
+            before = old.layers[l].edge_activations(inp)
+            after = model.layers[l].edge_activations(inp)
+            rms = lambda t: float(torch.sqrt(torch.mean(t ** 2)))
+            assert rms(before - after) < 1e-2 * rms(before), l
+            if l == 0:  # same samples, finer resolution where the data is: close everywhere
+                assert float((before - after).abs().max()) < 1e-2 * float(before.abs().max())
+        rmse = lambda m: float(torch.sqrt(torch.mean((m(x) - reference_dataset["train_label"]) ** 2)))
+        assert abs(rmse(model) - rmse(old)) < 0.1 * rmse(old)
 
 
 def test_callbacks_and_events_follow_training(reference_dataset):

@@ -1,4 +1,5 @@
 """Scores, pruning, refinement, symbolic edges, formulas, history and persistence."""
+import copy
 import os
 
 import pytest
@@ -18,11 +19,22 @@ def state_equal(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-@pytest.fixture
-def trained(reference_dataset):
+@pytest.fixture(scope="module")
+def _trained_once():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    from tests.conftest import reference_function
+    ds = create_dataset(reference_function, n_var=2)
     model = KAN(width=[2, 5, 1], grid=5, k=3, seed=42)
-    model.fit(reference_dataset, opt="LBFGS", steps=15, lamb=0.001, verbose=False)
+    model.fit(ds, opt="LBFGS", steps=15, lamb=0.001, verbose=False)
+    torch.set_default_dtype(old)
     return model
+
+
+@pytest.fixture
+def trained(_trained_once, float64):
+    """A copy (own lineage) of a [2,5,1] model trained sparsely on the reference function."""
+    return copy.deepcopy(_trained_once)
 
 
 def spline_edge_model(fn, grid=200, lo=-1.0, hi=1.0):
@@ -110,7 +122,7 @@ def test_grid_extension_schedule_keeps_loss(reference_dataset):
             model = model.refine(g)
             after = float(torch.sqrt(torch.mean((model(reference_dataset["test_input"]) - reference_dataset["test_label"]) ** 2)))
             assert after < before * 1.05 + 1e-4  # no jump in loss when refining
-        losses.append(model.fit(reference_dataset, steps=20, verbose=False)["test_loss"][-1])
+        losses.append(model.fit(reference_dataset, steps=10, verbose=False)["test_loss"][-1])
     assert losses[-1] < losses[0]
 
 
@@ -235,10 +247,12 @@ def test_every_step_records_a_version_and_checkout_is_exact(trained, reference_d
     assert not torch.equal(refined(x), refined_out)
     kinds = [v.label.split()[0] for v in refined.history]
     assert kinds == ["init", "fit", "prune", "refine", "fix"]
-    back = refined.checkout(refined.history[1].id)
-    assert back.width == [2, 5, 1] and torch.equal(back(x), after_fit)
     undone = refined.undo()  # back to the version before the fix (the refined model)
     assert torch.equal(undone(x), refined_out) and undone.symbolic_names()[0][0][0] is None
+    back = refined.checkout(refined.history[1].id)
+    assert back.width == [2, 5, 1] and torch.equal(back(x), after_fit)
+    assert refined.undo().history[-1].label == "fix (0,0,0) sin"  # undo from a checkout goes to its parent
+    assert refined.lineage.current == 0
     with pytest.raises(ValueError, match="unknown version 999"):
         refined.checkout(999)
 
