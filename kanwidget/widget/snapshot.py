@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 #: importance = tanh(BETA * attribution score), as in model.plot
 BETA = 3.0
-#: bytes the curves of one update may take (the graph JSON comes on top)
-CURVES_BUDGET = 900_000
+#: bytes the curves of one update may take (the graph JSON, ~145 bytes per edge, comes on top)
+CURVES_BUDGET = 850_000
 #: samples used to compute importance during training (attribution is a statistic; 256 is plenty)
 ATTRIBUTION_SAMPLES = 256
 #: data points shown in the inspector
@@ -32,10 +32,10 @@ INSPECTOR_POINTS = 128
 
 # ------------------------------------------------------------------ helpers
 def num_points_for(width: Sequence[int]) -> int:
-    """Samples per edge curve: 64 for small models, fewer (multiple of 8, >= 16) for big ones."""
+    """Samples per edge curve: 64 for small models, fewer (multiple of 4, >= 16) for big ones."""
     edges = sum(a * b for a, b in zip(width[:-1], width[1:]))
     p = CURVES_BUDGET // (8 * max(edges, 1))          # 2 float32 arrays of P values per edge
-    return int(max(16, min(64, (p // 8) * 8)))
+    return int(max(16, min(64, (p // 4) * 4)))
 
 
 def round_sig(x: np.ndarray, digits: int = 4, mode: str = "nearest") -> np.ndarray:
@@ -119,7 +119,7 @@ def graph_payload(model: "KAN", num_points: int | None = None, version: int = -1
         xmax = round_sig(xs64[:, -1], 4, "ceil").tolist()
         ymin = round_sig(ys64.min(axis=2), 4, "floor").tolist()
         ymax = round_sig(ys64.max(axis=2), 4, "ceil").tolist()
-        imp = np.round(np.clip(edge_imp[l], 0.0, 1.0), 3).tolist()
+        imp = np.round(np.clip(edge_imp[l], 0.0, 1.0), 2).tolist()   # the page draws 8 levels
         active = masks[l].tolist()
         sym = names[l]
         edges = []

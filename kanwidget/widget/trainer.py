@@ -28,34 +28,51 @@ class Trainer:
         self._thread: threading.Thread | None = None
         self._model: "KAN | None" = None
         self._stop = threading.Event()
+        self._returned = threading.Event()
         self._lock = threading.Lock()
 
     @property
     def running(self) -> bool:
+        """The thread is alive (its fit, or the final view update after it)."""
         thread = self._thread
         return thread is not None and thread.is_alive()
 
     @property
+    def fit_active(self) -> bool:
+        """A fit is running in the thread (it has not returned yet)."""
+        return self.running and not self._returned.is_set()
+
+    @property
     def stop_requested(self) -> bool:
         return self._stop.is_set()
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
 
     def start(self, model: "KAN", dataset: dict[str, Any], **fit_kwargs: Any) -> None:
         with self._lock:
             if self.running:
                 raise RuntimeError("training is already running; pause it first")
             self._stop.clear()
+            self._returned.clear()
             self._model = model
             self._thread = threading.Thread(target=self._run, args=(model, dataset, fit_kwargs),
                                             name="kanwidget-trainer", daemon=True)
             self._thread.start()
 
     def _run(self, model: "KAN", dataset: dict[str, Any], fit_kwargs: dict[str, Any]) -> None:
-        results = None
+        results, error = None, None
         try:
             if not self._stop.is_set():
                 results = model.fit(dataset, verbose=False, callbacks=[self._check_stop], **fit_kwargs)
         except BaseException as exc:  # never lost: reported to the widget (error trait + warning)
-            self._on_error(exc)
+            error = exc
+        finally:
+            self._returned.set()
+        try:
+            if error is not None:
+                self._on_error(error)
         finally:
             self._on_done(results)
 
@@ -64,23 +81,27 @@ class Trainer:
             info.model.stop_training()
 
     def stop(self, timeout: float = 10.0) -> bool:
-        """Ask the fit to stop and wait for the thread; True when it has ended within timeout.
+        """Ask the fit to stop; True once it has returned (within timeout).
 
-        The core clears its stop flag when a fit starts, so the request is repeated until the
-        thread ends (a pause right after start is never lost).
+        Returns as soon as model.fit has returned (weights restored to the last completed step);
+        the final view update then runs in the thread (`join` waits for it). The core clears its
+        stop flag when a fit starts, so the request is repeated until the fit returns (a pause
+        right after start is never lost).
         """
         thread, model = self._thread, self._model
-        if thread is None or not thread.is_alive():
+        if thread is None or not thread.is_alive() or self._returned.is_set():
             return True
         self._stop.set()
         deadline = time.monotonic() + timeout
-        while thread.is_alive():
+        while not self._returned.is_set():
             if model is not None:
                 model.stop_training()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            thread.join(min(0.01, remaining))
+            self._returned.wait(min(0.005, remaining))
+        if model is not None:
+            model.lineage.stop_event.clear()   # a repeated request may have outlived the fit
         return True
 
     def join(self, timeout: float | None = None) -> bool:

@@ -120,8 +120,10 @@ class KANWidget(anywidget.AnyWidget):
         self._next_graph = 0.0
         self._graph_cost = 0.0
         self._inspected: tuple[int, int, int] | None = None
+        self._candidates: list[dict[str, Any]] = []
         self._train_settings: dict[str, Any] = {"opt": "LBFGS", "lr": 1.0, "lamb": 0.0}
         self._pausing = False
+        self._final_published = True
         self._trainer = Trainer(self._on_train_error, self._on_train_done)
         self._closed = False
         self.on_msg(self._handle_message)
@@ -214,11 +216,16 @@ class KANWidget(anywidget.AnyWidget):
         self._refresh(ALL_PARTS)
 
     def close(self) -> None:
-        if not self._closed:
+        """Stop a background fit, unsubscribe from the model's events and close the comm."""
+        if not getattr(self, "_closed", True):      # also called by __del__ of a half-built widget
             self._closed = True
             self._trainer.stop(PAUSE_TIMEOUT)
+            self._trainer.join(PAUSE_TIMEOUT)
             self._detach()
-        super().close()
+        try:
+            super().close()
+        except Exception:  # noqa: BLE001 - a widget whose __init__ failed has no comm to close
+            pass
 
     # ============================================================== commands
     def _handle_message(self, widget: Any, content: Any, buffers: Sequence[Any] | None = None) -> None:
@@ -245,9 +252,10 @@ class KANWidget(anywidget.AnyWidget):
             raise CommandError(f"{name} needs a dataset: set w.dataset = create_dataset(...) "
                                "(or pass it as KANWidget(model, dataset))")
         if name in TRAINERS:
-            if self._trainer.running or self._fitting:
+            if self._trainer.fit_active or self._fitting:
                 s, n = self._fit_progress
                 raise CommandError(f"{name}: training is already running (step {s}/{n}); press Pause first")
+            self._trainer.join(PAUSE_TIMEOUT)     # a paused fit's final view update
             return self._do_train(args, block) if name == "train" else self._do_step()
         assert name in STRUCTURAL
         note = self._pause_for(name)
@@ -264,20 +272,25 @@ class KANWidget(anywidget.AnyWidget):
         """Pause a running fit before `what`; returns a note for the status line."""
         if not self._trainer.running:
             return ""
-        s, n = self._fit_progress
-        if not self._do_pause(PAUSE_TIMEOUT):
-            raise CommandError(f"{what}: training did not pause within {PAUSE_TIMEOUT:g} s; try again")
-        return f"paused training at step {s}/{n}; "
+        note = ""
+        if self._trainer.fit_active:
+            s, n = self._fit_progress
+            if not self._do_pause(PAUSE_TIMEOUT):
+                raise CommandError(f"{what}: training did not pause within {PAUSE_TIMEOUT:g} s; try again")
+            note = f"paused training at step {s}/{n}; "
+        if not self._trainer.join(PAUSE_TIMEOUT):   # let the final view update of the fit finish
+            raise CommandError(f"{what}: the training thread did not finish within {PAUSE_TIMEOUT:g} s; try again")
+        return note
 
     def _do_pause(self, timeout: float) -> bool:
-        if self._trainer.running:
+        if self._trainer.fit_active:
             self._pausing = True
-            try:
-                stopped = self._trainer.stop(timeout)
-            finally:
-                self._pausing = False
-            if stopped:
-                self._model.lineage.stop_event.clear()   # a repeated request may outlive the fit
+            s, n = self._fit_progress
+            stopped = self._trainer.stop(timeout)
+            with self._publish_lock:
+                if stopped and not self._final_published:   # the final view update is on its way
+                    self.status = {"state": "busy", "text": f"paused at step {s}/{n}; updating the view…",
+                                   "step": s, "steps": n}
             return stopped
         if self._fitting:
             lock = self._model.lineage.lock
@@ -307,6 +320,7 @@ class KANWidget(anywidget.AnyWidget):
                 if self._fitting or self.status.get("state") == "training":
                     self._fitting = False
                     self._refresh(ALL_PARTS, status=_idle("training stopped"))
+        self._final_published = False
         self._trainer.start(self._model, self._model.data, **fit_kwargs)
         return None
 
@@ -358,6 +372,7 @@ class KANWidget(anywidget.AnyWidget):
     def _do_inspect(self, l: int, i: int, j: int) -> dict[str, Any]:
         payload = snapshot.inspector_payload(self._model, l, i, j)
         self._inspected = (l, i, j)
+        self._candidates = payload["candidates"]
         with self._publish_lock:
             self.inspector = payload
         return payload
@@ -436,6 +451,12 @@ class KANWidget(anywidget.AnyWidget):
     def _on_fit_end(self, model: "KAN", results: dict[str, list[float]]) -> None:
         self._model = model
         self._fitting = False
+        if threading.current_thread() is self._trainer.thread:
+            return   # the final update runs after fit returns (_on_train_done): pause returns sooner
+        self._refresh(ALL_PARTS - {"library"}, status=self._fit_summary(results))
+
+    def _fit_summary(self, results: dict[str, list[float]] | None) -> dict[str, Any]:
+        results = results or {}
         done = len(results.get("train_loss", []))
         s, n = self._fit_progress
         if done and done < n:
@@ -447,7 +468,7 @@ class KANWidget(anywidget.AnyWidget):
             text = "no step completed"
         if done:
             text += f" · train {results['train_loss'][-1]:.3g} · test {results['test_loss'][-1]:.3g}"
-        self._refresh(ALL_PARTS - {"library"}, status=_idle(text, done, n))
+        return _idle(text, done, n)
 
     @_guard
     def _on_grid_update(self, model: "KAN") -> None:
@@ -484,28 +505,38 @@ class KANWidget(anywidget.AnyWidget):
         self._report(exc, prefix="training failed: ")
 
     def _on_train_done(self, results: dict[str, list[float]] | None) -> None:
-        if self._fitting:  # fit raised: no fit_end event came
-            self._fitting = False
-            try:
-                self._refresh(ALL_PARTS, status=_idle("training failed"))
-            except Exception as exc:  # noqa: BLE001
-                self._report(exc, prefix="view update failed: ")
-        elif results is None and self.status.get("state") == "training":
-            self._set_status(_idle("training failed" if self.error else "training cancelled"))
+        """Last thing in the trainer thread: the final view update of the fit."""
+        self._pausing = False
+        self._fitting = False
+        if results is not None:
+            status = self._fit_summary(results)
+        else:  # fit raised (no fit_end event came) or was cancelled before it started
+            status = _idle("training failed" if self.error else "training cancelled")
+        try:
+            self._refresh(ALL_PARTS - {"library"}, status=status, wait=True, final=True)
+        except Exception as exc:  # noqa: BLE001
+            with self._publish_lock:
+                self._final_published = True
+                self.status = status
+            self._report(exc, prefix="view update failed: ")
 
     # ============================================================ publishing
-    def _refresh(self, parts: Iterable[str], status: dict[str, Any] | None = None) -> bool:
+    def _refresh(self, parts: Iterable[str], status: dict[str, Any] | None = None, wait: bool = False,
+                 final: bool = False) -> bool:
         """Recompute `parts` and publish them with `status` in one message.
 
         Computes only while holding the lineage lock (re-entrant inside event handlers); when
-        another thread holds it (a fit), marks them dirty for that fit's next update instead.
+        another thread holds it (a fit), marks them dirty for that fit's next update instead
+        (wait=True: waits up to PAUSE_TIMEOUT for the lock first).
         """
         parts = set(parts)
         lock = self._model.lineage.lock
-        if not lock.acquire(blocking=False):
+        if not lock.acquire(timeout=PAUSE_TIMEOUT) if wait else not lock.acquire(blocking=False):
             self._dirty |= parts
-            if status is not None:
-                self._set_status(status)
+            with self._publish_lock:
+                self._final_published |= final
+                if status is not None:
+                    self.status = status
             return False
         try:
             parts |= self._dirty
@@ -515,7 +546,7 @@ class KANWidget(anywidget.AnyWidget):
             lock.release()
         if status is not None:
             values["status"] = status
-        self._apply(values)
+        self._apply(values, final=final)
         return True
 
     def _compute(self, parts: set[str]) -> dict[str, Any]:
@@ -546,11 +577,19 @@ class KANWidget(anywidget.AnyWidget):
         if l >= model.depth or i >= model.width[l] or j >= model.width[l + 1]:
             self._inspected = None
             return {}
-        return snapshot.inspector_payload(model, l, i, j)
+        # curve, samples, knots and symbolic name follow the model; the candidates (a symbolic fit
+        # over the whole library, the costly part) are those computed when the edge was inspected
+        payload = snapshot.inspector_payload(model, l, i, j, candidates=not self._candidates)
+        if self._candidates:
+            payload["candidates"] = self._candidates
+        else:
+            self._candidates = payload["candidates"]     # e.g. data given after the edge was opened
+        return payload
 
-    def _apply(self, values: dict[str, Any], rows: bool = False) -> None:
+    def _apply(self, values: dict[str, Any], rows: bool = False, final: bool = False) -> None:
         """Set traits in one message (hold_sync); rows=True also streams the new metric rows."""
         with self._publish_lock:
+            self._final_published |= final
             if "metrics" in values:
                 self._rows_sent = len(self._rows)
             elif rows and len(self._rows) > self._rows_sent:

@@ -34,9 +34,9 @@ class Recorder:
         return [m["state"] for _, m, _ in self.messages if m.get("method") == "update"]
 
 
-def command(w: KANWidget, name: str, **args) -> None:
+def command(w: KANWidget, command_name: str, **args) -> None:
     """Send a command the way the page does (through the custom-message handler)."""
-    w._handle_message(w, {"type": "command", "name": name, "args": args}, [])
+    w._handle_message(w, {"type": "command", "name": command_name, "args": args}, [])
 
 
 def wait_until(cond, timeout: float = 20.0, what: str = "condition") -> None:
