@@ -8,20 +8,20 @@ Shapes used throughout:
 
 How the bases are evaluated (the training hot path)
 ---------------------------------------------------
-Only k+1 bases are non-zero at a sample: those of the knot interval [t_j, t_j+1) holding it. On
-that interval each of them is a polynomial of degree k. So, once per knot vector (cached while the
-knot tensor is unchanged), we build a small table with one row per (input, interval):
-the interval's left knot, 1/width, the power-basis coefficients of its k+1 bases in the local
-coordinate u = (x - t_j)/(t_j+1 - t_j) in [0, 1), and those of their derivatives in x. Rows for
-"left of all knots" and "right of all knots" are zero, and bases whose index falls outside
-0..M-1 (intervals in the extension region) get zero coefficients, so no sample needs a special
-case. The coefficients come from running the Cox-de Boor recursion on polynomials, in float64.
+Only k+1 bases are non-zero at a sample: those of the knot interval [t_j, t_j+1) holding it, and on
+that interval each is a polynomial of degree k in u = (x - t_j) / (t_j+1 - t_j) in [0, 1). Once per
+knot tensor (cached until it is modified in place) we build, in float64 from the Cox-de Boor
+recursion run on polynomials, a table with K = k+1 rows per (input, interval): row d holds the
+coefficient of u^d for all M bases (zero off the interval's k+1 live ones, and zero for bases whose
+index falls outside 0..M-1 in the extension region). Two extra "intervals" per input, left of t_0
+and right of t_last, are all zero, so no sample needs a special case.
 
-Per call the work is then: find every sample's interval (a per-input bucket table with at most one
-knot per bucket, then one comparison; `torch.searchsorted` when the grid has repeated or extremely
-uneven knots), gather the table rows, k fused multiply-adds (Horner) on (N*I, k+1), and one
-scatter-add into the dense (N, I, M) output. The backward gathers the incoming gradient at the same
-k+1 columns. Results equal the plain recursion up to rounding (about 1e-15 in float64).
+Per call: locate every sample's interval (a per-input bucket table whose buckets hold at most one
+knot, then one comparison with that knot; `torch.searchsorted` when the grid has repeated or
+extremely uneven knots), compute u and its powers, and let one `embedding_bag` (sum of K table rows
+weighted by u^d) write the dense (N, I, M) bases. The backward does the same with the derivative
+table and takes a row-wise dot product with the incoming gradient. Results equal the plain
+recursion up to rounding (about 1e-15 in float64).
 """
 from __future__ import annotations
 
@@ -65,19 +65,23 @@ _BUCKET_MARGIN = 0.25             # in buckets: tolerated rounding error of the 
 
 @dataclass
 class _Table:
-    rows: Tensor          # (I*R, 2 + (k+1)^2) [left knot, 1/width, C_0 (k+1), ..., C_k (k+1)], R = T+1
-    drows: Tensor         # (I*R, k*(k+1)) derivative coefficients D_0 .. D_{k-1}, already in 1/x units
-    cols: Tensor          # (I*R, k+1) long: output column of each local basis (clamped; unused ones are 0)
-    n_rows: int           # R, rows per input: 0 = left of t_0, 1 + j = interval j, T = right of t_last
-    # interval location: bucket path (scale/shift/bucket_row/bucket_split) or searchsorted (knots)
+    n_rows: int           # R rows per input: 0 = left of t_0, 1 + j = interval j, T = right of t_last
+    k: int
+    n_bases: int          # M
+    # Index r4 = K * (i*R + row) + d addresses degree d (K = k+1) of one (input, interval) row.
+    values: Tensor        # (I*R*K, M): dense coefficients of u^d for the M bases (zero off the k+1 live ones)
+    slopes: Tensor        # (I*R*K, M): the same for d B / dx (degree k row is zero)
+    origin: Tensor        # (I*R*K, 2): [left knot, 1 / interval width] (repeated K times per row)
+    # interval location: bucket table, or searchsorted over the knots
     scale: Tensor | None = None          # (I,) 1 / bucket width
-    shift: Tensor | None = None          # (I,) -(t_0 - width) / width
-    buckets: int = 0
-    bucket_row: Tensor | None = None     # (I*B,) long, flat table row at the bucket's start (minus margin)
+    shift: Tensor | None = None          # (I,) bucket coordinate offset, input i's buckets are i*B .. i*B+B-1
+    lo: Tensor | None = None             # (I,) i*B, as floats
+    hi: Tensor | None = None             # (I,) i*B + B - 1, as floats
+    n_buckets: int = 0                   # I * B
+    bucket_row: Tensor | None = None     # (I*B,) long, K * flat row at the bucket's start (minus the margin)
     bucket_split: Tensor | None = None   # (I*B,) the one knot inside the (widened) bucket, or +inf
     knots: Tensor | None = None          # (I, T) for the searchsorted path
-    row_offset: Tensor | None = None     # (I,) long, i * R
-    bucket_offset: Tensor | None = None  # (I,) long, i * B
+    row_offset: Tensor | None = None     # (I, 1) long, K * i * R
 
 
 def _poly_times_linear(c: Tensor, a: Tensor, b: Tensor) -> Tensor:
@@ -128,19 +132,22 @@ def _build_table(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
     powers = torch.arange(1, k + 1, dtype=t.dtype, device=dev)
     dcoef = coef[..., 1:] * powers * inv_width[..., None, None]          # (I, J, k+1, k)
     n_rows = n_int + 2
-    rows = torch.zeros(n_in, n_rows, 2 + (k + 1) ** 2, dtype=t.dtype, device=dev)
-    rows[:, 1:-1, 0] = left
-    rows[:, 1:-1, 1] = inv_width
-    rows[:, 1:-1, 2:] = coef.transpose(-1, -2).reshape(n_in, n_int, -1)   # degree-major: C_d is (k+1) wide
-    drows = torch.zeros(n_in, n_rows, k * (k + 1), dtype=t.dtype, device=dev)
-    drows[:, 1:-1] = dcoef.transpose(-1, -2).reshape(n_in, n_int, -1)
-    cols = torch.zeros(n_rows, k + 1, dtype=torch.long, device=dev)
-    cols[1:-1] = m_idx.clamp(0, max(n_bases - 1, 0))
-    cols = cols.expand(n_in, -1, -1)
-    table = _Table(rows=rows.reshape(n_in * n_rows, -1).to(dtype).contiguous(),
-                   drows=drows.reshape(n_in * n_rows, -1).to(dtype).contiguous(),
-                   cols=cols.reshape(n_in * n_rows, -1).contiguous(), n_rows=n_rows)
-    table.row_offset = torch.arange(n_in, device=dev) * n_rows
+    kk = k + 1
+    # dense per-degree tables: values[i, row, d, m] = coefficient of u^d of basis m on that row's interval
+    cols = m_idx.clamp(0, max(n_bases - 1, 0))                            # (J, K); invalid ones carry 0 coef
+    values = torch.zeros(n_in, n_rows, kk, n_bases, dtype=t.dtype, device=dev)
+    slopes = torch.zeros(n_in, n_rows, kk, n_bases, dtype=t.dtype, device=dev)
+    index = cols[None, :, None, :].expand(n_in, n_int, kk, kk)
+    values[:, 1:-1].scatter_add_(3, index, coef.transpose(-1, -2).contiguous())          # (I, J, d, r)
+    slopes[:, 1:-1, :k].scatter_add_(3, index[:, :, :k], dcoef.transpose(-1, -2).contiguous())
+    origin = torch.zeros(n_in, n_rows, 2, dtype=t.dtype, device=dev)
+    origin[:, 1:-1, 0] = left
+    origin[:, 1:-1, 1] = inv_width
+    table = _Table(n_rows=n_rows, k=k, n_bases=n_bases,
+                   values=values.reshape(-1, n_bases).to(dtype).contiguous(),
+                   slopes=slopes.reshape(-1, n_bases).to(dtype).contiguous(),
+                   origin=origin.unsqueeze(2).expand(-1, -1, kk, -1).reshape(-1, 2).to(dtype).contiguous())
+    table.row_offset = (torch.arange(n_in, device=dev) * (n_rows * kk)).unsqueeze(1)
 
     # ---- interval locator: buckets of width <= min spacing / 3 hold at most one knot each
     spacing = t[:, 1:] - t[:, :-1]
@@ -149,21 +156,23 @@ def _build_table(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
     if use_buckets:
         bw = min_sp / _BUCKETS_PER_SPACING                                # (I,)
         n_b = int(torch.ceil(span / bw).max().item()) + 3
-        reach = (t.abs().max(dim=1).values / bw + n_b).max().item()      # size of the bucket coordinate
+        reach = (t.abs().max(dim=1).values / bw).max().item() + n_b * (n_in + 1)   # size of the bucket coordinate
         eps = torch.finfo(dtype).eps
         use_buckets = n_b <= _MAX_BUCKETS and reach * eps * 8 < _BUCKET_MARGIN
     if use_buckets:
-        origin = t[:, 0] - bw                                            # bucket 0 starts one bucket before t_0
-        starts = origin[:, None] + bw[:, None] * torch.arange(n_b, dtype=t.dtype, device=dev)  # (I, B)
+        origin_b = t[:, 0] - bw                                          # bucket 0 starts one bucket before t_0
+        starts = origin_b[:, None] + bw[:, None] * torch.arange(n_b, dtype=t.dtype, device=dev)  # (I, B)
         probe = starts - _BUCKET_MARGIN * bw[:, None]
         before = torch.searchsorted(t.contiguous(), probe.contiguous(), right=True)  # knots <= probe: (I, B)
         split = torch.where(before < n_knots, t.gather(1, before.clamp_max(n_knots - 1)),
                             torch.full_like(probe, math.inf))
+        first = torch.arange(n_in, device=dev, dtype=t.dtype) * n_b
         table.scale = (1.0 / bw).to(dtype)
-        table.shift = (-origin / bw).to(dtype)
-        table.buckets = n_b
-        table.bucket_offset = torch.arange(n_in, device=dev) * n_b
-        table.bucket_row = (before + table.row_offset[:, None]).reshape(-1).contiguous()  # row = j + 1 = before
+        table.shift = (first - origin_b / bw).to(dtype)
+        table.lo = first.to(dtype)
+        table.hi = (first + n_b - 1).to(dtype)
+        table.n_buckets = n_in * n_b
+        table.bucket_row = (before * kk + table.row_offset).reshape(-1).contiguous()   # row = j + 1 = before
         table.bucket_split = split.to(dtype).reshape(-1).contiguous()
     else:
         table.knots = knots.detach().to(dtype).contiguous()
@@ -196,56 +205,49 @@ def _table_for(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
     return table
 
 
-def _rows_of(x: Tensor, table: _Table) -> Tensor:
-    """Flat table row of every sample, (N, I) long: i*R + 1 + (interval index), 0 / R-1 outside."""
+def _row_index(x: Tensor, table: _Table) -> Tensor:
+    """K * (flat table row) of every sample, (N, I) long; rows 0 / R-1 of an input mean outside its knots."""
+    kk = table.k + 1
     if table.bucket_row is not None:
-        pos = torch.addcmul(table.shift, x, table.scale)                # bucket coordinate, (N, I)
-        pos = pos.clamp_(0, table.buckets - 1).to(torch.long)
-        pos.clamp_(0, table.buckets - 1)                                 # NaN became INT_MIN
-        pos += table.bucket_offset
-        return table.bucket_row.take(pos) + (x >= table.bucket_split.take(pos))
+        pos = torch.addcmul(table.shift, x, table.scale)                # bucket coordinate incl. i*B, (N, I)
+        pos = torch.clamp(pos, table.lo, table.hi).to(torch.long)
+        pos.clamp_(0, table.n_buckets - 1)                               # NaN became INT_MIN
+        return torch.add(table.bucket_row.take(pos), x >= table.bucket_split.take(pos), alpha=kk)
     idx = torch.searchsorted(table.knots, x.t().contiguous(), right=True)   # (I, N): knots <= x
-    return (idx + table.row_offset.unsqueeze(1)).t()
+    return (idx * kk + table.row_offset).t()
 
 
-def _local(x: Tensor, knots: Tensor, k: int, need_derivative: bool) -> tuple[Tensor, Tensor, Tensor | None, tuple[int, int, int]]:
-    """Non-zero bases (N*I, k+1), their output columns, and optionally their derivatives in x."""
-    n, n_in = x.shape
+def _weights(x: Tensor, knots: Tensor, k: int) -> tuple[_Table, Tensor, Tensor]:
+    """Table, bag indices (N*I, K) and per-sample weights (N*I, K) = powers of the local coordinate."""
     table = _table_for(knots, k, x.dtype)
-    row = _rows_of(x, table).reshape(-1)
-    rows = table.rows.index_select(0, row)                               # (N*I, 2 + (k+1)^2)
-    u = (x.reshape(-1, 1) - rows[:, :1]) * rows[:, 1:2]                  # (N*I, 1) in [0, 1)
-    w = k + 1
-    val = rows[:, 2 + k * w:]
-    for d in range(k - 1, -1, -1):
-        val = torch.addcmul(rows[:, 2 + d * w:2 + (d + 1) * w], val, u)
-    if k == 0:
-        val = val.contiguous()
-    cols = table.cols.index_select(0, row)
-    deriv = None
-    if need_derivative:
-        if k == 0:
-            deriv = torch.zeros_like(val)
-        else:
-            drows = table.drows.index_select(0, row)
-            deriv = drows[:, (k - 1) * w:]
-            for d in range(k - 2, -1, -1):
-                deriv = torch.addcmul(drows[:, d * w:(d + 1) * w], deriv, u)
-    return val, cols, deriv, (n, n_in, knots.shape[1] - k - 1)
+    r4 = _row_index(x, table).reshape(-1)
+    ab = table.origin.index_select(0, r4)
+    u = (x.reshape(-1) - ab[:, 0]).mul_(ab[:, 1])                        # local coordinate in [0, 1)
+    powers = u.new_empty(u.shape[0], k + 1)                              # [1, u, u^2, ...], column by column
+    powers[:, 0] = 1.0                                                   # (faster than vander / stack here)
+    if k > 0:
+        powers[:, 1] = u
+        up = u
+        for d in range(2, k + 1):
+            up = up * u
+            powers[:, d] = up
+    idx = torch.add(r4.unsqueeze(1), torch.arange(k + 1, device=x.device))
+    return table, idx, powers
 
 
-def _dense(val: Tensor, cols: Tensor, shape: tuple[int, int, int]) -> Tensor:
-    n, n_in, m = shape
-    out = val.new_zeros(n * n_in, m)
-    out.scatter_add_(1, cols, val)
-    return out.view(n, n_in, m)
+def _evaluate(table_part: Tensor, idx: Tensor, powers: Tensor, shape: tuple[int, int, int]) -> Tensor:
+    """sum_d powers[:, d] * table_part[idx[:, d]]: dense (N, I, M) in one embedding_bag."""
+    out = torch.nn.functional.embedding_bag(idx, table_part, per_sample_weights=powers, mode="sum")
+    return out.view(shape)
 
 
 def _bases_and_derivative(x: Tensor, knots: Tensor, k: int, need_derivative: bool) -> tuple[Tensor, Tensor | None]:
     """Dense bases (N, I, M) and, if asked, dense derivatives d B_m(x_i) / d x_i (N, I, M)."""
     x, knots = _common(x, knots)
-    val, cols, deriv, shape = _local(x, knots, k, need_derivative)
-    return _dense(val, cols, shape), (_dense(deriv, cols, shape) if deriv is not None else None)
+    table, idx, powers = _weights(x, knots, k)
+    shape = (x.shape[0], x.shape[1], table.n_bases)
+    bases = _evaluate(table.values, idx, powers, shape)
+    return bases, (_evaluate(table.slopes, idx, powers, shape) if need_derivative else None)
 
 
 def _common(x: Tensor, knots: Tensor) -> tuple[Tensor, Tensor]:
@@ -256,25 +258,27 @@ def _common(x: Tensor, knots: Tensor) -> tuple[Tensor, Tensor]:
 
 
 class _BSplineBasis(torch.autograd.Function):
-    """Bases with an analytic derivative in x; backward gathers the gradient at the k+1 live columns."""
+    """Bases with an analytic derivative in x (evaluated in backward from the saved bag indices)."""
 
     @staticmethod
     def forward(ctx, x: Tensor, knots: Tensor, k: int) -> Tensor:  # type: ignore[override]
-        val, cols, deriv, shape = _local(x, knots, k, need_derivative=ctx.needs_input_grad[0])
-        if deriv is not None:
-            ctx.save_for_backward(cols, deriv)
+        table, idx, powers = _weights(x, knots, k)
+        shape = (x.shape[0], x.shape[1], table.n_bases)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(idx, powers)
+            ctx.slopes = table.slopes                                   # a reference: knots may change later
         ctx.shape = shape
-        return _dense(val, cols, shape)
+        return _evaluate(table.values, idx, powers, shape)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_bases: Tensor):  # type: ignore[override]
         if not ctx.needs_input_grad[0]:
             return None, None, None
-        cols, deriv = ctx.saved_tensors
-        n, n_in, m = ctx.shape
-        picked = grad_bases.reshape(n * n_in, m).gather(1, cols)
-        grad_x = (picked * deriv).sum(1).view(n, n_in)
+        idx, powers = ctx.saved_tensors
+        slopes = _evaluate(ctx.slopes, idx, powers, ctx.shape)
+        # row-wise dot product; a mat-vec with ones is ~2x faster than .sum(-1) over the short last dim
+        grad_x = (grad_bases * slopes) @ slopes.new_ones(slopes.shape[-1])
         return grad_x, None, None
 
 
@@ -283,8 +287,8 @@ def bspline_basis(x: Tensor, knots: Tensor, k: int) -> Tensor:
     x, knots = _common(x, knots)
     if x.requires_grad and torch.is_grad_enabled():
         return _BSplineBasis.apply(x, knots, k)
-    val, cols, _, shape = _local(x, knots, k, need_derivative=False)
-    return _dense(val, cols, shape)
+    table, idx, powers = _weights(x, knots, k)
+    return _evaluate(table.values, idx, powers, (x.shape[0], x.shape[1], table.n_bases))
 
 
 def coef_to_curve(x: Tensor, knots: Tensor, coef: Tensor, k: int) -> Tensor:
