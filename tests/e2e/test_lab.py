@@ -39,7 +39,14 @@ def trained_model(lab):
     """The quickstart's first fit (LBFGS x50, lamb=0.001) once per session, saved as trained.pt.
 
     Saves every test that needs a trained model from paying for the fit in its own kernel.
+    KANWIDGET_E2E_REUSE_TRAINED=1 reuses artifacts/e2e/trained.pt from an earlier run (local dev only).
     """
+    import os
+    import shutil
+    cached = REPO / "artifacts" / "e2e" / "trained.pt"
+    if os.environ.get("KANWIDGET_E2E_REUSE_TRAINED") == "1" and cached.is_file():
+        shutil.copy(cached, lab.root / "trained.pt")
+        return lab.root / "trained.pt"
     import torch
     from kanwidget import KAN, create_dataset
     old = torch.get_default_dtype()
@@ -52,6 +59,8 @@ def trained_model(lab):
         model.fit(dataset, opt="LBFGS", steps=50, lamb=0.001, verbose=False)
         print(f"[e2e] trained the shared model in {time.perf_counter() - t0:.1f} s")
         model.save(lab.root / "trained.pt")
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(lab.root / "trained.pt", cached)
     finally:
         torch.set_default_dtype(old)
     return lab.root / "trained.pt"
@@ -220,7 +229,8 @@ def test_prune_refine_symbolic(lab, lab_page, trained_model):
     wait_idle(pg)
     edges = int(pg.widget().get_attribute("data-edges"))
     width = py(pg, "w.model.width")
-    assert width[1] < 5 and edges == 2 * width[1] + width[1], (width, edges)
+    active = py(pg, "sum(int(m.sum()) for m in w.model.edge_masks())")
+    assert width[1] < 5 and edges == active <= 3 * width[1], (width, edges, active)
     assert json.loads(pg.page.locator(".jp-OutputArea-output .kw-shape").text_content()) == width
     v1 = current_version(pg)
     assert v1 != v0
