@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install everything, then open JupyterLab on notebooks/quickstart.ipynb (prints the URL).
+#   bash scripts/demo.sh              JupyterLab with the widget
+#   bash scripts/demo.sh --headless   the reference workflow in the terminal (no browser)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh dev
+if [ "${1:-}" = "--headless" ] || [ "${1:-}" = "--no-browser" ]; then
+  shift
+  exec .venv/bin/python -m kanwidget.demo "$@"
+fi
+exec .venv/bin/jupyter lab notebooks/quickstart.ipynb --ServerApp.open_browser="${OPEN_BROWSER:-True}" "$@"
