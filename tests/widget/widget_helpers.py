@@ -31,7 +31,17 @@ class Recorder:
         return [m["content"] for _, m, _ in self.messages if m.get("method") == "custom"]
 
     def updates(self) -> list[dict]:
-        return [m["state"] for _, m, _ in self.messages if m.get("method") == "update"]
+        """State updates, with their binary buffers put back in place (e.g. `curves`)."""
+        out = []
+        for _, m, buffers in self.messages:
+            if m.get("method") != "update":
+                continue
+            state = dict(m["state"])
+            for path, buf in zip(m.get("buffer_paths", []), buffers):
+                assert len(path) == 1, path
+                state[path[0]] = bytes(buf)
+            out.append(state)
+        return out
 
 
 def command(w: KANWidget, command_name: str, **args) -> None:
