@@ -153,23 +153,36 @@ class KANLayer(nn.Module):
         return None
 
     # ------------------------------------------------------------------ grids
+    def grid_from_samples(self, x: Tensor, intervals: int | None = None) -> Tensor:
+        """Extended knots (I, G+2k+1) following the samples: percentile grid blended with a uniform one.
+
+        Inputs whose samples are (nearly) constant keep their current knots.
+        """
+        intervals = intervals or self.num
+        n = x.shape[0]
+        xs = torch.sort(x, dim=0).values
+        idx = torch.linspace(0, n - 1, intervals + 1, device=x.device).round().long()
+        adaptive = xs[idx].T                                                       # (I, G+1)
+        lo, hi = xs[0], xs[-1]
+        uniform = spline.uniform_grid(self.in_dim, intervals, lo, hi, dtype=x.dtype, device=x.device)
+        knots = spline.extend_grid(self.grid_eps * uniform + (1 - self.grid_eps) * adaptive, self.k)
+        flat = (hi - lo) <= 1e-6 * (1 + lo.abs())
+        if bool(flat.any()):
+            current = self.grid_points()
+            if intervals != self.num:
+                steps = torch.linspace(0, 1, intervals + 1, dtype=x.dtype, device=x.device)
+                current = current[:, :1] + steps[None, :] * (current[:, -1:] - current[:, :1])
+            knots = torch.where(flat[:, None], spline.extend_grid(current, self.k), knots)
+        return knots
+
     def update_grid_from_samples(self, x: Tensor) -> None:
-        """Move the grid to the sample distribution (percentiles blended with uniform), keeping the curves."""
+        """Move the grid to the sample distribution, refitting the splines so the curves are kept."""
         with torch.no_grad():
-            n = x.shape[0]
             y = self.spline_values(x)
-            xs = torch.sort(x, dim=0).values
-            idx = torch.linspace(0, n - 1, self.num + 1, device=x.device).round().long()
-            adaptive = xs[idx].T                                                   # (I, G+1)
-            lo, hi = xs[0], xs[-1]
-            uniform = spline.uniform_grid(self.in_dim, self.num, lo, hi, dtype=x.dtype, device=x.device)
-            new = self.grid_eps * uniform + (1 - self.grid_eps) * adaptive
-            knots = spline.extend_grid(new, self.k)
-            keep = (hi - lo) <= 1e-6 * (1 + lo.abs())                              # degenerate inputs: keep old grid
-            knots = torch.where(keep[:, None], self.grid, knots)
+            knots = self.grid_from_samples(x)
             coef = spline.curve_to_coef(x, y, knots, self.k)
             self.grid.copy_(knots)
-            self.coef.copy_(torch.where(keep[:, None, None], self.coef, coef))
+            self.coef.copy_(coef)
 
     def grid_points(self) -> Tensor:
         """The (I, G+1) grid without its extension knots."""

@@ -175,7 +175,10 @@ def prune_input(model: "KAN", active_inputs: Sequence[int] | None = None, thresh
 
 
 def refine(model: "KAN", new_grid: int, x: Tensor | None = None) -> "KAN":
-    """A new model on a finer grid whose curves are least-squares fits of the current ones."""
+    """A new model on a finer grid (following the data) whose curves are least-squares fits of the current ones.
+
+    Without data, samples spread evenly over the current grid are used.
+    """
     if isinstance(new_grid, bool) or not isinstance(new_grid, int):
         raise TypeError(f"new_grid must be an integer, got {new_grid!r}")
     if new_grid <= model.grid:
@@ -191,8 +194,7 @@ def refine(model: "KAN", new_grid: int, x: Tensor | None = None) -> "KAN":
                             base_fun=layer.base_fun, generator=torch.Generator().manual_seed(0),
                             dtype=layer.coef.dtype, device=layer.coef.device)
             with torch.no_grad():
-                points = _interpolate_grid(layer.grid_points(), new_grid)
-                knots = spline.extend_grid(points, layer.k)
+                knots = layer.grid_from_samples(xl, new_grid)
                 fine.grid.copy_(knots)
                 fine.coef.copy_(spline.curve_to_coef(xl, layer.spline_values(xl), knots, layer.k))
                 for name in ("scale_base", "scale_sp", "mask", "bias", "sym_mask", "sym_fun_ids", "sym_affine"):
@@ -203,15 +205,6 @@ def refine(model: "KAN", new_grid: int, x: Tensor | None = None) -> "KAN":
         refined.record_version(f"refine grid {model.grid} -> {new_grid}")
         model.lineage.emit("structure", refined, "refine")
         return refined
-
-
-def _interpolate_grid(points: Tensor, new_intervals: int) -> Tensor:
-    """Piecewise-linear interpolation of (I, G+1) grid points at new_intervals+1 evenly spaced positions."""
-    g = points.shape[1] - 1
-    pos = torch.linspace(0, g, new_intervals + 1, dtype=points.dtype, device=points.device)
-    lo = pos.floor().clamp(max=g - 1).long()
-    frac = pos - lo.to(points.dtype)
-    return points[:, lo] * (1 - frac) + points[:, lo + 1] * frac
 
 
 def _grid_samples(model: "KAN", n: int = 1001) -> Tensor:
