@@ -554,8 +554,10 @@ class KANWidget(anywidget.AnyWidget):
         values: dict[str, Any] = {}
         if "graph" in parts:
             current = model.lineage.current
+            started = time.perf_counter()
             values["graph"], values["curves"] = snapshot.graph_payload(
                 model, version=-1 if current is None else current)
+            self._graph_cost = time.perf_counter() - started   # paces the first update of the next fit
         if "formula" in parts:
             values["formula"] = snapshot.formula_payload(model)
         if "versions" in parts:

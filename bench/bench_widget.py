@@ -1,0 +1,164 @@
+"""KANWidget overhead: training with the view attached vs headless, pause latency, payload size.
+
+    .venv/bin/python bench/bench_widget.py            # full run (a few minutes on a quiet machine)
+    .venv/bin/python bench/bench_widget.py --quick    # fewer repeats and steps
+
+What is measured (all in one process, interleaved so both sides see the same machine load):
+  1. Adam training (float32, 1000 train + 1000 test samples, grid=5, k=3, update_grid=False) for
+     [2,5,1] and [8,64,64,1]: wall time of `KANWidget(model, data).train(..., block=True)` (the view
+     attached and updating, throttled) vs `model.fit(...)` of an identical fresh model, headless.
+     The widget's comm is replaced by one that JSON-serialises every message (as the kernel's
+     session does, allow_nan=False) so serialisation is paid for. Medians; target ratio <= 1.10.
+     Also the share of the widget run spent in view work (payload computation + sending), which
+     is the overhead itself and much less sensitive to machine noise than the ratio.
+  2. Pause latency at [8,64,64,1] with LBFGS: `w.pause()` called while a background fit is inside an
+     LBFGS step, until it returns (the fit has stopped and restored its last completed step).
+     Median of several; target <= 0.3 s.
+  3. Payload bytes of one view update (graph JSON as serialised + curves buffer) for [2,5,1] and
+     [8,64,64,1] with data. Target: a few KB and <= ~1.5 MB.
+Not part of the test suite. Timings on a shared 2-core machine are noisy: run it on a quiet machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kanwidget import KAN, KANWidget  # noqa: E402
+from kanwidget.widget import snapshot  # noqa: E402
+
+
+def make_dataset(n_var: int, seed: int = 0) -> dict[str, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    x_train = torch.rand(1000, n_var, generator=gen) * 2 - 1
+    x_test = torch.rand(1000, n_var, generator=gen) * 2 - 1
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return torch.exp(torch.sin(torch.pi * x[:, :1]) + (x[:, 1:] ** 2).sum(1, keepdim=True) / max(n_var - 1, 1))
+
+    return {"train_input": x_train, "train_label": f(x_train), "test_input": x_test, "test_label": f(x_test)}
+
+
+class JsonComm:
+    """Stands in for the kernel comm: serialises each message like jupyter_client's session."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+        self.bytes = 0
+        self.largest = 0
+
+    def __call__(self, msg: dict, buffers: list | None = None) -> None:
+        size = len(json.dumps(msg, allow_nan=False).encode()) + sum(len(memoryview(b).cast("B")) for b in buffers or [])
+        self.messages += 1
+        self.bytes += size
+        self.largest = max(self.largest, size)
+
+
+def attach(model: KAN, data: dict) -> tuple[KANWidget, JsonComm]:
+    w = KANWidget(model, data)
+    comm = JsonComm()
+    w._send = comm
+    w.view_seconds = 0.0
+    for name in ("_compute", "_apply"):          # all view work goes through these two
+        inner = getattr(w, name)
+
+        def timed(*args, _inner=inner, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return _inner(*args, **kwargs)
+            finally:
+                w.view_seconds += time.perf_counter() - t0
+        setattr(w, name, timed)
+    return w, comm
+
+
+def bench_overhead(width: list[int], steps: int, repeats: int) -> None:
+    data = make_dataset(width[0])
+    kw = dict(opt="Adam", lr=1e-3, update_grid=False)
+    KAN(width, grid=5, k=3, seed=0).fit(data, steps=2, verbose=False, **kw)           # warm up
+    headless, attached, stats = [], [], []
+    for _ in range(repeats):
+        m = KAN(width, grid=5, k=3, seed=0)
+        t0 = time.perf_counter()
+        m.fit(data, steps=steps, verbose=False, **kw)
+        headless.append(time.perf_counter() - t0)
+
+        w, comm = attach(KAN(width, grid=5, k=3, seed=0), data)
+        comm.messages = comm.bytes = 0
+        w.view_seconds = 0.0
+        t0 = time.perf_counter()
+        w.train(steps=steps, block=True, lamb=0.0, **kw)
+        attached.append(time.perf_counter() - t0)
+        stats.append((comm.messages, comm.bytes, w.view_seconds / attached[-1]))
+        w.close()
+    h, a = statistics.median(headless), statistics.median(attached)
+    msgs = statistics.median(s[0] for s in stats)
+    sent = statistics.median(s[1] for s in stats)
+    share = statistics.median(s[2] for s in stats)
+    best = min(attached) / min(headless)
+    print(f"  {str(width):<14} Adam x{steps:<4} headless {h:7.2f} s   widget {a:7.2f} s   ratio {a / h:5.3f}"
+          f" (of best runs {best:5.3f})   target <= 1.10\n  {'':<14} view work {share:6.1%} of the widget run (time in payload compute +"
+          f" send), {msgs:.0f} messages, {sent / 1e6:.2f} MB, {msgs / a:.1f} msg/s")
+
+
+def bench_pause(repeats: int) -> None:
+    data = make_dataset(8)
+    w, _ = attach(KAN([8, 64, 64, 1], grid=5, k=3, seed=0), data)
+    latencies = []
+    for _ in range(repeats):
+        w.train(steps=100_000, opt="LBFGS", lr=1.0, update_grid=False)
+        n = len(w._rows)
+        deadline = time.monotonic() + 120
+        while len(w._rows) <= n and time.monotonic() < deadline:   # one LBFGS step done: now inside the next
+            time.sleep(0.01)
+        time.sleep(0.3)
+        t0 = time.perf_counter()
+        assert w.pause(60)
+        latencies.append(time.perf_counter() - t0)
+        w.wait(120)
+    w.close()
+    med = statistics.median(latencies)
+    print(f"  [8, 64, 64, 1] LBFGS pause latency: median {med:.3f} s  (all: "
+          f"{', '.join(f'{x:.3f}' for x in latencies)})   target <= 0.3 s")
+
+
+def bench_payload() -> None:
+    for width in ([2, 5, 1], [8, 64, 64, 1]):
+        model = KAN(width, grid=5, k=3, seed=0)
+        model.data = make_dataset(width[0])
+        t0 = time.perf_counter()
+        graph, curves = snapshot.graph_payload(model)
+        dt = time.perf_counter() - t0
+        js = len(json.dumps(graph, allow_nan=False).encode())
+        edges = sum(len(layer["edges"]) for layer in graph["layers"])
+        print(f"  {str(width):<14} {edges:5d} edges, {graph['num_points']} points: graph JSON {js / 1e3:8.1f} KB"
+              f" + curves {len(curves) / 1e3:8.1f} KB = {(js + len(curves)) / 1e3:8.1f} KB"
+              f"   (computed in {dt * 1e3:.0f} ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and steps")
+    args = parser.parse_args()
+    torch.set_default_dtype(torch.float32)
+    repeats = 2 if args.quick else 3
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print("1. training wall time, widget attached vs headless (same run, interleaved)")
+    bench_overhead([2, 5, 1], 150 if args.quick else 300, repeats)
+    bench_overhead([8, 64, 64, 1], 15 if args.quick else 30, repeats)
+    print("2. pause latency")
+    bench_pause(3 if args.quick else 5)
+    print("3. payload of one view update")
+    bench_payload()
+
+
+if __name__ == "__main__":
+    main()
