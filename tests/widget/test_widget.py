@@ -131,6 +131,7 @@ def test_without_data(model, data):
         assert len(ins["x"]) == len(ins["y"]) > 10 and len(ins["knots"]) == model.grid + 1
         command(w, "refine", grid=4)
         assert w.model.grid == 4 and w.graph["width"] == [2, 3, 1]
+        command(w, "close_inspector")   # (an open inspector would fit its candidates once data comes)
         # data given later
         w.dataset = data
         assert w.has_data is True and w.model.data is data
