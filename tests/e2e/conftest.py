@@ -107,12 +107,11 @@ def lab(tmp_path_factory) -> Lab:
     (base / "workspaces").mkdir()
     (base / "runtime").mkdir()
     port = _free_port()
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # kernels plot inline, as for users
     env.update(
         JUPYTERLAB_SETTINGS_DIR=str(settings),
         JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
         JUPYTER_RUNTIME_DIR=str(base / "runtime"),
-        MPLBACKEND="Agg",
         PYTHONUNBUFFERED="1",
     )
     cmd = [

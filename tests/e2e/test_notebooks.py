@@ -5,6 +5,7 @@ executed copies are kept under artifacts/e2e/notebooks/ for inspection.
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -56,9 +57,11 @@ def run_notebook(name: str, tmp_path: Path):
     nb = nbformat.read(work / name, as_version=4)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(work)}})
+    # the kernel gets matplotlib's inline backend as in Jupyter (tests/conftest.py sets MPLBACKEND=Agg)
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     t0 = time.perf_counter()
     try:
-        client.execute()
+        client.execute(env=env)
     finally:
         out = ARTIFACTS / "notebooks"
         out.mkdir(parents=True, exist_ok=True)
@@ -96,7 +99,8 @@ def test_quickstart(tmp_path):
 def test_teaching(tmp_path):
     nb, _ = run_notebook("teaching.ipynb", tmp_path)
     assert _widget_outputs(nb) == 1
-    assert "image/png" in str(_cell_with(nb, "before = edge(").outputs)
+    for needle in ("before = edge(", "ax[1].plot(", "fig = model.plot(", "plt.loglog("):
+        assert "image/png" in str(_cell_with(nb, needle).outputs), f"no plot from the cell with {needle!r}"
     pruned = _outputs(_cell_with(nb, "model = model.prune()"))
     m = re.search(r"after pruning: \[2, (\d+), 1\]", pruned)
     assert m and int(m.group(1)) < 5, pruned
