@@ -169,8 +169,8 @@ def main() -> None:
         l_ours = ours["losses"].get(phase)
         l_theirs = theirs["losses"].get(phase) if theirs else None
         print(f"{phase:<14}{t_ours:>12.3f}{t_theirs:>10.3f}{t_theirs / t_ours:>8.1f}   "
-              f"{l_ours if l_ours is None else format(l_ours, '.3e'):>14}"
-              f"{l_theirs if l_theirs is None else format(l_theirs, '.3e'):>12}")
+              f"{'' if l_ours is None else format(l_ours, '.3e'):>14}"
+              f"{'' if l_theirs is None else format(l_theirs, '.3e'):>12}")
     print(f"{'total':<14}{ours['total']:>12.3f}{theirs['total'] if theirs else float('nan'):>10.3f}"
           f"{(theirs['total'] / ours['total']) if theirs else float('nan'):>8.1f}")
     print(f"\nkanwidget: pruned width {ours['width']}, choices {ours['choices']}\n  formula {ours['formula']}")
