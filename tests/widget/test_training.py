@@ -209,7 +209,8 @@ def test_updates_are_throttled(widget):
         if curves is not None:
             n_edges = sum(len(layer["edges"]) for layer in graph["layers"])
             assert len(curves) == n_edges * 2 * graph["num_points"] * 4
-    assert any("curves" in u for u in updates[:-1])      # the curves were updated during the fit
+    if duration > 1.0:                                     # a longer fit shows its curves move
+        assert any("curves" in u for u in updates[:-1])
     # the full series is set at the end
     assert len(rows_of(widget)) == steps
     assert updates[-1]["status"]["state"] == "idle"
