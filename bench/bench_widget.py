@@ -5,7 +5,7 @@
 
 What is measured (all in one process, interleaved so both sides see the same machine load):
   1. Adam training (float32, 1000 train + 1000 test samples, grid=5, k=3, update_grid=False) for
-     [2,5,1] and [8,64,64,1]: wall time of `KANWidget(model, data).train(..., block=True)` (the view
+     [2,5,1] and [8,64,64,1] (steps chosen so one run lasts ~6 s, 2 s with --quick): wall time of `KANWidget(model, data).train(..., block=True)` (the view
      attached and updating, throttled) vs `model.fit(...)` of an identical fresh model, headless.
      The widget's comm is replaced by one that JSON-serialises every message (as the kernel's
      session does, allow_nan=False) so serialisation is paid for. Medians; target ratio <= 1.10.
@@ -54,10 +54,12 @@ class JsonComm:
         self.messages = 0
         self.bytes = 0
         self.largest = 0
+        self.custom = 0     # streamed metric rows: one per throttled update
 
     def __call__(self, msg: dict, buffers: list | None = None) -> None:
         size = len(json.dumps(msg, allow_nan=False).encode()) + sum(len(memoryview(b).cast("B")) for b in buffers or [])
         self.messages += 1
+        self.custom += msg.get("method") == "custom"
         self.bytes += size
         self.largest = max(self.largest, size)
 
@@ -80,10 +82,14 @@ def attach(model: KAN, data: dict) -> tuple[KANWidget, JsonComm]:
     return w, comm
 
 
-def bench_overhead(width: list[int], steps: int, repeats: int) -> None:
+def bench_overhead(width: list[int], seconds: float, repeats: int) -> None:
     data = make_dataset(width[0])
     kw = dict(opt="Adam", lr=1e-3, update_grid=False)
-    KAN(width, grid=5, k=3, seed=0).fit(data, steps=2, verbose=False, **kw)           # warm up
+    KAN(width, grid=5, k=3, seed=0).fit(data, steps=3, verbose=False, **kw)           # warm up
+    t0 = time.perf_counter()
+    KAN(width, grid=5, k=3, seed=0).fit(data, steps=10, verbose=False, **kw)
+    per_step = (time.perf_counter() - t0) / 10
+    steps = int(min(20_000, max(20, seconds / per_step)))   # runs of about `seconds` each
     headless, attached, stats = [], [], []
     for _ in range(repeats):
         m = KAN(width, grid=5, k=3, seed=0)
@@ -92,21 +98,22 @@ def bench_overhead(width: list[int], steps: int, repeats: int) -> None:
         headless.append(time.perf_counter() - t0)
 
         w, comm = attach(KAN(width, grid=5, k=3, seed=0), data)
-        comm.messages = comm.bytes = 0
+        comm.messages = comm.bytes = comm.custom = 0
         w.view_seconds = 0.0
         t0 = time.perf_counter()
         w.train(steps=steps, block=True, lamb=0.0, **kw)
         attached.append(time.perf_counter() - t0)
-        stats.append((comm.messages, comm.bytes, w.view_seconds / attached[-1]))
+        stats.append((comm.messages, comm.bytes, w.view_seconds / attached[-1], comm.custom))
         w.close()
     h, a = statistics.median(headless), statistics.median(attached)
     msgs = statistics.median(s[0] for s in stats)
     sent = statistics.median(s[1] for s in stats)
     share = statistics.median(s[2] for s in stats)
+    ticks = statistics.median(s[3] for s in stats)
     best = min(attached) / min(headless)
     print(f"  {str(width):<14} Adam x{steps:<4} headless {h:7.2f} s   widget {a:7.2f} s   ratio {a / h:5.3f}"
           f" (of best runs {best:5.3f})   target <= 1.10\n  {'':<14} view work {share:6.1%} of the widget run (time in payload compute +"
-          f" send), {msgs:.0f} messages, {sent / 1e6:.2f} MB, {msgs / a:.1f} msg/s")
+          f" send); {msgs:.0f} messages, {sent / 1e6:.2f} MB; {ticks / a:.1f} throttled updates/s")
 
 
 def bench_pause(repeats: int) -> None:
@@ -152,8 +159,9 @@ def main() -> None:
     repeats = 2 if args.quick else 3
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print("1. training wall time, widget attached vs headless (same run, interleaved)")
-    bench_overhead([2, 5, 1], 150 if args.quick else 300, repeats)
-    bench_overhead([8, 64, 64, 1], 15 if args.quick else 30, repeats)
+    seconds = 2.0 if args.quick else 6.0
+    bench_overhead([2, 5, 1], seconds, repeats)
+    bench_overhead([8, 64, 64, 1], seconds, repeats)
     print("2. pause latency")
     bench_pause(3 if args.quick else 5)
     print("3. payload of one view update")
