@@ -5,7 +5,7 @@ import type { Inspector, SendCommand } from "./types";
 const SVGNS = "http://www.w3.org/2000/svg";
 const W = 340;
 const H = 190;
-const M = { left: 40, right: 10, top: 10, bottom: 24 };
+const M = { left: 56, right: 10, top: 10, bottom: 24 };
 const MAX_DOTS = 1500;
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}): SVGElementTagNameMap[K] {

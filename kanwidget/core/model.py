@@ -145,7 +145,7 @@ class KAN(nn.Module):
         return x.to(device=self.device, dtype=self.dtype)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.dim() != 2 or x.shape[1] != self.layers[0].in_dim:
+        if x.dim() != 2 or x.shape[1] != self.layers[0].in_dim or x.dtype != self.layers[0].coef.dtype:
             x = self.check_input(x)
         for layer in self.layers:
             x = layer(x)
@@ -274,10 +274,12 @@ class KAN(nn.Module):
                         for i in range(layer.in_dim)])
         return out
 
-    def input_ranges(self) -> list[Tensor]:
-        """Per layer (I, 2): the range of each edge's input on the data, else the grid range."""
-        if self.data is not None:
-            inputs = self.layer_inputs(self.data["train_input"])[:-1]
+    def input_ranges(self, x: Tensor | None = None) -> list[Tensor]:
+        """Per layer (I, 2): the range of each edge's input on x (default: the data), else the grid range."""
+        if x is None and self.data is not None:
+            x = self.data["train_input"]
+        if x is not None:
+            inputs = self.layer_inputs(x)[:-1]
             ranges = [torch.stack([x.min(0).values, x.max(0).values], dim=1) for x in inputs]
         else:
             ranges = [torch.stack([layer.grid_points()[:, 0], layer.grid_points()[:, -1]], dim=1)
@@ -288,11 +290,11 @@ class KAN(nn.Module):
             r[flat, 1] += 0.5
         return ranges
 
-    def edge_curves(self, num: int = 64) -> list[tuple[Tensor, Tensor]]:
-        """Per layer: xs (I, num) over each input's range and ys (I, O, num) = phi sampled there."""
+    def edge_curves(self, num: int = 64, x: Tensor | None = None) -> list[tuple[Tensor, Tensor]]:
+        """Per layer: xs (I, num) over each input's range (see input_ranges) and ys (I, O, num) = phi there."""
         out = []
         with torch.no_grad():
-            for layer, r in zip(self.layers, self.input_ranges()):
+            for layer, r in zip(self.layers, self.input_ranges(x)):
                 steps = torch.linspace(0, 1, num, dtype=self.dtype, device=self.device)
                 xs = r[:, :1] + steps[None, :] * (r[:, 1:] - r[:, :1])           # (I, num)
                 ys = layer.edge_activations(xs.T.contiguous()).permute(1, 2, 0)   # (I, O, num)
@@ -302,6 +304,7 @@ class KAN(nn.Module):
     # ---------------------------------------------------- methods elsewhere
     fit = training.fit
     attribute = simplify.attribute
+    attribution = simplify.attribution
     prune = simplify.prune
     prune_node = simplify.prune_node
     prune_edge = simplify.prune_edge

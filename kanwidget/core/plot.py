@@ -90,13 +90,15 @@ def plot(model: "KAN", beta: float = 3.0, in_vars: Sequence[str] | None = None,
     node_size = max(4.0, min(60.0, 400.0 / widest))
     for level, n in enumerate(width):
         ax.scatter(xpos(n), np.full(n, level), s=node_size, c="black", zorder=3)
+    def label(name: str) -> str:  # math-render names like x_1; names already in $...$ stay as they are
+        return name if (name.startswith("$") and name.endswith("$")) or "_" not in name else f"${name}$"
+
     if width[0] <= 32:
         for i, name in enumerate(in_vars):
-            ax.text(xpos(width[0])[i], -0.12, f"${name}$" if "_" in name else name, ha="center", va="top", fontsize=10)
+            ax.text(xpos(width[0])[i], -0.12, label(name), ha="center", va="top", fontsize=10)
     if width[-1] <= 32:
         for j, name in enumerate(out_vars):
-            ax.text(xpos(width[-1])[j], model.depth + 0.12, f"${name}$" if "_" in name else name, ha="center",
-                    va="bottom", fontsize=10)
+            ax.text(xpos(width[-1])[j], model.depth + 0.12, label(name), ha="center", va="bottom", fontsize=10)
     if title:
         fig.suptitle(title)
     if path is not None:

@@ -22,12 +22,11 @@ def require_inputs(model: "KAN", x: Tensor | None, what: str) -> Tensor:
     return model.check_input(x, what=f"{what} input")
 
 
-def attribute(model: "KAN", x: Tensor | None = None) -> None:
-    """Compute edge and node importance by attribution from the outputs backwards (KAN 2.0).
+def attribution(model: "KAN", x: Tensor | None = None) -> tuple[list[Tensor], list[Tensor]]:
+    """Edge and node importance by attribution from the outputs backwards (KAN 2.0); sets nothing.
 
     score(edge i->j) = std(phi_ij) * score(j) / (std(node j) + 1e-4); score(i) = sum_j score(i->j);
-    outputs score 1. Sets model.edge_scores (per layer (I, O)), model.node_scores (per level),
-    model.feature_score (the inputs' scores).
+    outputs score 1. Returns (edge scores per layer (I, O), node scores per level).
     """
     x = require_inputs(model, x, "attribute")
     inputs = model.layer_inputs(x)
@@ -42,9 +41,14 @@ def attribute(model: "KAN", x: Tensor | None = None) -> None:
             edge_scores.insert(0, score)
             node = score.sum(1)
             node_scores.insert(0, node)
-    model.edge_scores = edge_scores
-    model.node_scores = node_scores
-    model.feature_score = node_scores[0]
+    return edge_scores, node_scores
+
+
+def attribute(model: "KAN", x: Tensor | None = None) -> None:
+    """Compute attribution scores (see `attribution`) and store them as model.edge_scores,
+    model.node_scores (per level) and model.feature_score (the inputs' scores)."""
+    model.edge_scores, model.node_scores = attribution(model, x)
+    model.feature_score = model.node_scores[0]
 
 
 def edge_means(model: "KAN", x: Tensor | None = None) -> list[Tensor]:

@@ -780,7 +780,10 @@ def score_candidates(
       and then win by fitting noise; with the tolerance, such near-ties are
       decided by complexity and then by library order (:func:`rank_candidates`
       is stable).  ``tol=0`` gives the plain KAN formula;
-    * ``r2`` of ``-inf`` or NaN gives ``+inf``.
+    * ``r2`` of ``-inf`` or NaN gives ``+inf``;
+    * a candidate with ``r2 < 0`` (worse than the edge's mean, e.g. ``0`` on an edge
+      with a large offset) ranks after every candidate with ``r2 >= 0``, however
+      simple it is.
 
     ``r2`` has shape (..., F) and ``complexity`` (F,); returns float64 (..., F).
     """
@@ -791,7 +794,12 @@ def score_candidates(
     if tol > 0 and quality.numel() > 0:
         best = quality.amin(dim=-1, keepdim=True)
         quality = torch.where(quality <= best + tol, best.expand_as(quality), quality)
-    return weight_simple * comp + (1.0 - weight_simple) * quality
+    score = weight_simple * comp + (1.0 - weight_simple) * quality
+    worse_than_mean = NEGATIVE_R2_PENALTY + score.abs().amax(dim=-1, keepdim=True).nan_to_num(0.0, 0.0, 0.0)
+    return torch.where(r2 < 0, score + worse_than_mean, score)
+
+
+NEGATIVE_R2_PENALTY = 1e3
 
 
 def rank_candidates(

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from kanwidget.core.model import KAN
 
 OPTIMISERS = ("LBFGS", "Adam")
+PRINT_INTERVAL = 0.1  # seconds between progress-line updates (notebooks keep every write as output)
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ def _run(model: "KAN", data: dict[str, Tensor], opt: str, steps: int, log: int, 
 
     lineage.emit("fit_start", model, steps)
     started = time.perf_counter()
+    last_print = -math.inf
     stop_reason = ""
     for step in range(steps):
         if lineage.stop_event.is_set():
@@ -220,8 +222,10 @@ def _run(model: "KAN", data: dict[str, Tensor], opt: str, steps: int, log: int, 
         for cb in callbacks:
             cb(info)
         lineage.emit("step", info)
-        if verbose and (step % log == 0 or step == steps - 1):
-            elapsed = time.perf_counter() - started
+        now = time.perf_counter()
+        if verbose and ((step % log == 0 and now - last_print >= PRINT_INTERVAL) or step == steps - 1):
+            last_print = now
+            elapsed = now - started
             sys.stdout.write(f"\r| train_loss: {train_v:.2e} | test_loss: {test_v:.2e} | reg: {reg_v:.2e} | "
                              f"{step + 1}/{steps} [{elapsed:.1f}s]")
             sys.stdout.flush()

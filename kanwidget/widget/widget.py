@@ -429,7 +429,7 @@ class KANWidget(anywidget.AnyWidget):
 
     def _tick(self, now: float, info: Any) -> None:
         status = {"state": "training",
-                  "text": f"step {info.step}/{info.steps} · train {info.train_loss:.3g} · test {info.test_loss:.3g}",
+                  "text": f"train {info.train_loss:.3g} · test {info.test_loss:.3g}",
                   "step": int(info.step), "steps": int(info.steps)}
         parts = set(self._dirty) - {"metrics"}
         self._dirty.clear()
