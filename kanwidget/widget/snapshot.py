@@ -88,9 +88,9 @@ def importance(model: "KAN") -> tuple[list[np.ndarray], list[np.ndarray]]:
         edges = [m.astype(np.float64) for m in masks]
         nodes = [np.ones(n) for n in model.width]
         return edges, nodes
-    model.attribute(x)
-    edges = [np.tanh(BETA * s.detach().cpu().double().numpy()) * m for s, m in zip(model.edge_scores, masks)]
-    nodes = [np.tanh(BETA * s.detach().cpu().double().numpy()) for s in model.node_scores]
+    edge_scores, node_scores = model.attribution(x)   # leaves the model's own scores alone
+    edges = [np.tanh(BETA * s.detach().cpu().double().numpy()) * m for s, m in zip(edge_scores, masks)]
+    nodes = [np.tanh(BETA * s.detach().cpu().double().numpy()) for s in node_scores]
     return edges, nodes
 
 
