@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from kanwidget.core.data import validate_dataset
+from kanwidget.core.lbfgs import LBFGS
 
 if TYPE_CHECKING:
     from kanwidget.core.model import KAN
@@ -36,6 +37,36 @@ class _Interrupted(Exception):
     """Raised inside an LBFGS closure when stop_training() was called."""
 
 
+class _SparsityPenalty(torch.autograd.Function):
+    """lamb_l1 * sum(v) + lamb_entropy * (entropy over inputs + entropy over outputs) of magnitudes v (I, O).
+
+    Entropies as in the KAN paper: p = v / (column or row sum + 1), H = -mean(sum(p * log2(p + 1e-4))).
+    One fused node with an analytic gradient instead of ~30 small autograd nodes per layer.
+    """
+
+    @staticmethod
+    def forward(ctx, v: Tensor, lamb_l1: float, lamb_entropy: float) -> Tensor:  # type: ignore[override]
+        a = v.sum(0, keepdim=True) + 1                     # per output
+        b = v.sum(1, keepdim=True) + 1                     # per input
+        p, q = v / a, v / b
+        lp, lq = torch.log2(p + 1e-4), torch.log2(q + 1e-4)
+        ent = -(p * lp).sum(0).mean() - (q * lq).sum(1).mean()
+        ctx.save_for_backward(v, a, b, p, q, lp, lq)
+        ctx.lambs = (lamb_l1, lamb_entropy)
+        return lamb_l1 * v.sum() + lamb_entropy * ent
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # type: ignore[override]
+        v, a, b, p, q, lp, lq = ctx.saved_tensors
+        lamb_l1, lamb_entropy = ctx.lambs
+        n_in, n_out = v.shape
+        inv_ln2 = 1.0 / math.log(2.0)
+        gp = -(lp + p / (p + 1e-4) * inv_ln2) / n_out      # d H_in / d p
+        gq = -(lq + q / (q + 1e-4) * inv_ln2) / n_in       # d H_out / d q
+        dv = (gp - (gp * p).sum(0, keepdim=True)) / a + (gq - (gq * q).sum(1, keepdim=True)) / b
+        return grad * (lamb_l1 + lamb_entropy * dv), None, None
+
+
 def regularization(model: "KAN", stds: list[tuple[Tensor, Tensor]], lamb_l1: float, lamb_entropy: float,
                    lamb_coef: float, lamb_coefdiff: float) -> Tensor:
     """Sparsity penalty: L1 + row/column entropy of edge magnitudes, plus optional coefficient terms.
@@ -45,13 +76,7 @@ def regularization(model: "KAN", stds: list[tuple[Tensor, Tensor]], lamb_l1: flo
     reg = stds[0][0].new_zeros(())
     for edge_std, in_std in stds:
         vec = edge_std / (in_std[:, None] + 0.1)                     # (I, O)
-        reg = reg + lamb_l1 * vec.sum()
-        if lamb_entropy:
-            p_in = vec / (vec.sum(0, keepdim=True) + 1)              # over inputs of each output
-            p_out = vec / (vec.sum(1, keepdim=True) + 1)             # over outputs of each input
-            ent_in = -(p_in * torch.log2(p_in + 1e-4)).sum(0).mean()
-            ent_out = -(p_out * torch.log2(p_out + 1e-4)).sum(1).mean()
-            reg = reg + lamb_entropy * (ent_in + ent_out)
+        reg = reg + _SparsityPenalty.apply(vec, float(lamb_l1), float(lamb_entropy))
     for layer in model.layers:
         if lamb_coef:
             reg = reg + lamb_coef * layer.coef.abs().mean(1).sum()
@@ -60,12 +85,21 @@ def regularization(model: "KAN", stds: list[tuple[Tensor, Tensor]], lamb_l1: flo
     return reg
 
 
+def regularization_reference(vec: Tensor, lamb_l1: float, lamb_entropy: float) -> Tensor:
+    """The plain autograd form of _SparsityPenalty (kept for tests)."""
+    p_in = vec / (vec.sum(0, keepdim=True) + 1)
+    p_out = vec / (vec.sum(1, keepdim=True) + 1)
+    ent_in = -(p_in * torch.log2(p_in + 1e-4)).sum(0).mean()
+    ent_out = -(p_out * torch.log2(p_out + 1e-4)).sum(1).mean()
+    return lamb_l1 * vec.sum() + lamb_entropy * (ent_in + ent_out)
+
+
 def forward_with_stats(model: "KAN", x: Tensor) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
     """Forward pass that also returns each layer's (edge std, input std) for the regulariser."""
     stds = []
     for layer in model.layers:
-        y, bases = layer.forward_with_bases(x)
-        stds.append((layer.numeric_edge_std(x, bases), x.std(0)))
+        y, edge_std = layer.forward_with_edge_std(x)
+        stds.append((edge_std, x.std(0)))
         x = y
     return x, stds
 
@@ -149,9 +183,7 @@ def _run(model: "KAN", data: dict[str, Tensor], opt: str, steps: int, log: int, 
     grid_freq = max(1, int(stop_grid_update_step / grid_update_num))
     params = [p for p in model.parameters() if p.requires_grad]
     if opt == "LBFGS":
-        optimizer: torch.optim.Optimizer = torch.optim.LBFGS(
-            params, lr=lr, max_iter=max_iter, history_size=10, line_search_fn="strong_wolfe",
-            tolerance_grad=1e-32, tolerance_change=1e-32)
+        optimizer: torch.optim.Optimizer = LBFGS(params, lr=lr, max_iter=max_iter, history_size=10)
     else:
         optimizer = torch.optim.Adam(params, lr=lr)
     results: dict[str, list[float]] = {"train_loss": [], "test_loss": [], "reg": []}
