@@ -7,6 +7,7 @@ over (N, I*M) bases; symbolic edges are grouped by function and evaluated one gr
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -17,6 +18,14 @@ from kanwidget.core.symbolic import SYMBOLIC_LIB
 
 
 EXPLICIT_ACTIVATION_LIMIT = 2 ** 18  # N*I*O up to which the regulariser builds per-edge activations
+
+
+@dataclass(frozen=True)
+class _SymbolicPlan:
+    ii: Tensor                          # (E,) input of each symbolic edge, grouped by function
+    jj: Tensor                          # (E,) output of each symbolic edge
+    flat: Tensor                        # (E,) ii * out_dim + jj
+    groups: list[tuple[str, int, int]]  # (function name, start, end) slices of the edges
 
 
 class KANLayer(nn.Module):
@@ -49,13 +58,13 @@ class KANLayer(nn.Module):
         affine[..., 2] = 1.0
         self.sym_affine = nn.Parameter(affine)
         self.sym_names: list[str] = []
-        self._group_cache: tuple[tuple[int, int, int], dict[str, tuple[Tensor, Tensor]]] | None = None
+        self._group_cache: tuple[tuple[int, ...], _SymbolicPlan] | None = None
 
     # ----------------------------------------------------------------- forward
     @property
     def numeric_mask(self) -> Tensor:
         """Mask of edges computed by the spline branch."""
-        return self.mask * (1.0 - self.sym_mask)
+        return self.mask * (1.0 - self.sym_mask) if self.sym_names else self.mask
 
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_with_bases(x)[0]
@@ -126,16 +135,23 @@ class KANLayer(nn.Module):
     def has_symbolic(self) -> bool:
         return bool(self.sym_names) and bool(self.sym_mask.any())
 
-    def _groups(self) -> dict[str, tuple[Tensor, Tensor]]:
-        key = (self.sym_mask._version, self.sym_fun_ids._version, id(self.sym_mask))
+    def _symbolic_plan(self) -> "_SymbolicPlan":
+        """Symbolic edges sorted by function (cached until the symbolic assignment changes)."""
+        key = (self.sym_mask._version, self.sym_fun_ids._version, id(self.sym_mask), len(self.sym_names))
         if self._group_cache is None or self._group_cache[0] != key:
-            groups: dict[str, tuple[Tensor, Tensor]] = {}
             active = self.sym_mask > 0
+            ii_parts, jj_parts, groups, start = [], [], [], 0
             for fid, name in enumerate(self.sym_names):
                 ii, jj = torch.nonzero(active & (self.sym_fun_ids == fid), as_tuple=True)
                 if ii.numel():
-                    groups[name] = (ii, jj)
-            self._group_cache = (key, groups)
+                    ii_parts.append(ii)
+                    jj_parts.append(jj)
+                    groups.append((name, start, start + ii.numel()))
+                    start += ii.numel()
+            empty = torch.zeros(0, dtype=torch.long, device=self.sym_mask.device)
+            ii = torch.cat(ii_parts) if ii_parts else empty
+            jj = torch.cat(jj_parts) if jj_parts else empty
+            self._group_cache = (key, _SymbolicPlan(ii, jj, ii * self.out_dim + jj, groups))
         return self._group_cache[1]
 
     def symbolic_values(self, xs: Tensor, ii: Tensor, jj: Tensor) -> Tensor:
@@ -150,12 +166,14 @@ class KANLayer(nn.Module):
         return out
 
     def _symbolic_forward(self, x: Tensor) -> Tensor:
-        y = x.new_zeros(x.shape[0], self.out_dim)
-        for name, (ii, jj) in self._groups().items():
-            p = self.sym_affine[ii, jj]                                          # (E, 4)
-            v = p[:, 2] * SYMBOLIC_LIB[name].torch_fn(x[:, ii] * p[:, 0] + p[:, 1]) + p[:, 3]
-            y = y.index_add(1, jj, v * self.mask[ii, jj])
-        return y
+        """Sum of the symbolic edges' outputs per node, (N, O): one gather, one op per function, one matmul."""
+        plan = self._symbolic_plan()
+        p = self.sym_affine.reshape(-1, 4).index_select(0, plan.flat)                  # (E, 4)
+        z = x.t().contiguous().index_select(0, plan.ii)                               # (E, N)
+        z = torch.addcmul(p[:, 1:2], p[:, 0:1], z)
+        f = torch.cat([SYMBOLIC_LIB[name].torch_fn(z[a:b]) for name, a, b in plan.groups])
+        v = torch.addcmul(p[:, 3:4], p[:, 2:3], f) * self.mask.reshape(-1).index_select(0, plan.flat)[:, None]
+        return v.new_zeros(self.out_dim, x.shape[0]).index_add(0, plan.jj, v).t()
 
     def set_symbolic(self, i: int, j: int, name: str | None, affine: Tensor | None = None) -> None:
         """Fix edge (i, j) to library function `name` with affine (a, b, c, d), or back to spline (None)."""

@@ -185,7 +185,10 @@ def _run(model: "KAN", data: dict[str, Tensor], opt: str, steps: int, log: int, 
     if opt == "LBFGS":
         optimizer: torch.optim.Optimizer = LBFGS(params, lr=lr, max_iter=max_iter, history_size=10)
     else:
-        optimizer = torch.optim.Adam(params, lr=lr)
+        try:  # one fused kernel for all parameters (CPU support since torch 2.4)
+            optimizer = torch.optim.Adam(params, lr=lr, fused=True)
+        except (RuntimeError, TypeError):
+            optimizer = torch.optim.Adam(params, lr=lr, foreach=True)
     results: dict[str, list[float]] = {"train_loss": [], "test_loss": [], "reg": []}
     to_value = math.sqrt if mse else (lambda v: v)
     last: dict[str, Tensor] = {}
@@ -198,6 +201,13 @@ def _run(model: "KAN", data: dict[str, Tensor], opt: str, steps: int, log: int, 
             pred, reg = model(x), x.new_zeros(())
         return loss_fn(pred, y), reg
 
+    live = list(model.state_dict().values())       # every tensor of the model, updated in place by training
+    saved = [t.detach().clone() for t in live]      # the last completed step, restored on stop or NaN
+
+    def restore() -> None:
+        with torch.no_grad():
+            torch._foreach_copy_(live, saved)
+
     lineage.emit("fit_start", model, steps)
     started = time.perf_counter()
     last_print = -math.inf
@@ -206,7 +216,8 @@ def _run(model: "KAN", data: dict[str, Tensor], opt: str, steps: int, log: int, 
         if lineage.stop_event.is_set():
             stop_reason = "stopped"
             break
-        saved = {name: t.detach().clone() for name, t in model.state_dict().items()}
+        with torch.no_grad():
+            torch._foreach_copy_(saved, live)
         if use_batch:
             train_id = torch.randperm(n_train, generator=model.fit_generator)[:batch].to(x_train.device)
             test_id = torch.randperm(n_test, generator=model.fit_generator)[:batch].to(x_test.device)
@@ -233,14 +244,14 @@ def _run(model: "KAN", data: dict[str, Tensor], opt: str, steps: int, log: int, 
                 closure()
                 optimizer.step()
         except _Interrupted:
-            model.load_state_dict(saved)
+            restore()
             stop_reason = "stopped"
             break
         with torch.no_grad():
             test_loss = loss_fn(model(xt), yt)
         values = (float(last["train"]), float(test_loss), float(last["reg"]))
         if not all(math.isfinite(v) for v in values):
-            model.load_state_dict(saved)
+            restore()
             warnings.warn(f"kanwidget: loss became {values[0]} at step {step + 1}; stopped and restored the "
                           "weights of the last finite step", RuntimeWarning, stacklevel=3)
             stop_reason = "non-finite loss"
