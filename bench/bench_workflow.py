@@ -144,6 +144,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     torch.set_default_dtype(torch.float64)
+    # the first torch.optim optimiser in a process imports torch._dynamo (~0.9 s); pay it before timing
+    # so neither library is charged for it (kanwidget's own optimisers never trigger it)
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
     ds = create_dataset(target, n_var=2)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, float64, seed {args.seed}")
     ours = kanwidget_workflow(ds, args.steps, args.seed)

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from kanwidget.core.data import validate_dataset
-from kanwidget.core.lbfgs import LBFGS
+from kanwidget.core.optim import LBFGS, Adam
 
 if TYPE_CHECKING:
     from kanwidget.core.model import KAN
@@ -104,6 +104,27 @@ def forward_with_stats(model: "KAN", x: Tensor) -> tuple[Tensor, list[tuple[Tens
     return x, stds
 
 
+def _flat_parameters(params: list[Tensor]) -> Tensor:
+    """Put every parameter (and its gradient) into one contiguous vector, as views; return that vector.
+
+    The model's Parameters stay the same objects (their .data and .grad become views), so the model
+    is unchanged for its users, while the optimiser updates one tensor with one op instead of a
+    Python loop over a dozen small ones. Autograd accumulates into the existing .grad views in place.
+    """
+    with torch.no_grad():
+        data = torch.cat([p.detach().reshape(-1) for p in params])
+    grad = torch.zeros_like(data)
+    offset = 0
+    for p in params:
+        n = p.numel()
+        p.data = data[offset:offset + n].view_as(p)
+        p.grad = grad[offset:offset + n].view_as(p)
+        offset += n
+    flat = torch.nn.Parameter(data)
+    flat.grad = grad
+    return flat
+
+
 def _check_number(name: str, value: Any, low: float | None = None, integer: bool = False,
                   allow_minus_one: bool = False) -> None:
     kind = (int,) if integer else (int, float)
@@ -181,14 +202,12 @@ def _run(model: "KAN", data: dict[str, Tensor], opt: str, steps: int, log: int, 
     n_train, n_test = x_train.shape[0], x_test.shape[0]
     use_batch = batch != -1 and batch < n_train
     grid_freq = max(1, int(stop_grid_update_step / grid_update_num))
-    params = [p for p in model.parameters() if p.requires_grad]
+    flat = _flat_parameters([p for p in model.parameters() if p.requires_grad])
+    params = [flat]
     if opt == "LBFGS":
-        optimizer: torch.optim.Optimizer = LBFGS(params, lr=lr, max_iter=max_iter, history_size=10)
+        optimizer: LBFGS | Adam = LBFGS(params, lr=lr, max_iter=max_iter, history_size=10)
     else:
-        try:  # one fused kernel for all parameters (CPU support since torch 2.4)
-            optimizer = torch.optim.Adam(params, lr=lr, fused=True)
-        except (RuntimeError, TypeError):
-            optimizer = torch.optim.Adam(params, lr=lr, foreach=True)
+        optimizer = Adam(params, lr=lr)
     results: dict[str, list[float]] = {"train_loss": [], "test_loss": [], "reg": []}
     to_value = math.sqrt if mse else (lambda v: v)
     last: dict[str, Tensor] = {}
@@ -230,7 +249,7 @@ def _run(model: "KAN", data: dict[str, Tensor], opt: str, steps: int, log: int, 
         def closure() -> Tensor:
             if lineage.stop_event.is_set():
                 raise _Interrupted
-            optimizer.zero_grad(set_to_none=True)
+            flat.grad.zero_()
             train_loss, reg = evaluate(xb, yb)
             objective = train_loss + lamb * reg
             objective.backward()

@@ -1,4 +1,9 @@
-"""L-BFGS with a strong-Wolfe line search that keeps learning curvature at tiny loss scales.
+"""Optimisers for one flat parameter vector: L-BFGS (strong-Wolfe) and Adam.
+
+They are plain classes, not torch.optim.Optimizer subclasses: creating the first torch optimiser in
+a process imports torch._dynamo (~0.9 s here), which a user's first fit should not pay.
+
+L-BFGS keeps learning curvature at tiny loss scales:
 
 torch.optim.LBFGS only stores a curvature pair when y.s > 1e-10. Once a KAN's loss is ~1e-12
 (symbolic fine-tuning reaches 1e-15), every pair is below that and the method degrades to scaled
@@ -14,19 +19,41 @@ from torch import Tensor
 from torch.optim.lbfgs import _strong_wolfe  # the line search itself is torch's
 
 
-class LBFGS(torch.optim.Optimizer):
+class Adam:
+    """Adam (Kingma & Ba) on a list of tensors whose .grad is filled by the caller's backward."""
+
+    def __init__(self, params: list[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        self._params = list(params)
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self._m = [torch.zeros_like(p) for p in self._params]
+        self._v = [torch.zeros_like(p) for p in self._params]
+        self._t = 0
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self._t += 1
+        b1, b2 = self.betas
+        bc1, bc2 = 1 - b1 ** self._t, 1 - b2 ** self._t
+        for p, m, v in zip(self._params, self._m, self._v):
+            g = p.grad
+            m.lerp_(g, 1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (v / bc2).sqrt_().add_(self.eps)
+            p.addcdiv_(m, denom, value=-self.lr / bc1)
+
+
+class LBFGS:
     """L-BFGS; `step(closure)` runs up to `max_iter` iterations, each with a strong-Wolfe line search."""
 
-    def __init__(self, params, lr: float = 1.0, max_iter: int = 20, max_eval: int | None = None,
+    def __init__(self, params: list[Tensor], lr: float = 1.0, max_iter: int = 20, max_eval: int | None = None,
                  tolerance_grad: float = 1e-32, tolerance_change: float = 1e-32, tolerance_ys: float = 1e-32,
                  history_size: int = 10) -> None:
-        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval or max_iter * 5 // 4,
-                        tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
-                        tolerance_ys=tolerance_ys, history_size=history_size)
-        super().__init__(params, defaults)
-        if len(self.param_groups) != 1:
-            raise ValueError("LBFGS supports a single parameter group")
-        self._params: list[Tensor] = self.param_groups[0]["params"]
+        self.group = dict(lr=lr, max_iter=max_iter, max_eval=max_eval or max_iter * 5 // 4,
+                          tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
+                          tolerance_ys=tolerance_ys, history_size=history_size)
+        self._params: list[Tensor] = list(params)
+        self.state: dict = {}
 
     # --------------------------------------------------------- flat vectors
     def _flat_grad(self) -> Tensor:
@@ -57,11 +84,11 @@ class LBFGS(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure: Callable[[], Tensor]) -> Tensor:  # type: ignore[override]
         closure = torch.enable_grad()(closure)
-        group = self.param_groups[0]
+        group = self.group
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tol_grad, tol_change, tol_ys = group["tolerance_grad"], group["tolerance_change"], group["tolerance_ys"]
         history_size = group["history_size"]
-        state = self.state[self._params[0]]
+        state = self.state
         state.setdefault("n_iter", 0)
 
         orig_loss = closure()
