@@ -9,4 +9,6 @@ if [ "${1:-}" = "--headless" ] || [ "${1:-}" = "--no-browser" ]; then
   shift
   exec .venv/bin/python -m kanwidget.demo "$@"
 fi
-exec .venv/bin/jupyter lab notebooks/quickstart.ipynb --ServerApp.open_browser="${OPEN_BROWSER:-True}" "$@"
+root_flag=()
+[ "$(id -u)" = "0" ] && root_flag=(--ServerApp.allow_root=True)   # e.g. a container or CI machine
+exec .venv/bin/jupyter lab notebooks/quickstart.ipynb --ServerApp.open_browser="${OPEN_BROWSER:-True}" "${root_flag[@]}" "$@"
