@@ -53,6 +53,7 @@ def plot(model: "KAN", beta: float = 3.0, in_vars: Sequence[str] | None = None,
         x_in, x_out = xpos(n_in), xpos(n_out)
         alpha = np.tanh(beta * scores[l])
         draw_boxes = n_in * n_out <= MAX_CURVE_BOXES
+        dense_alpha = max(0.02, min(1.0, 40.0 / (n_in * n_out)))
         box_w = min(0.7 / (n_in * n_out), 0.12) if draw_boxes else 0.0
         box_h = 0.28
         xs, ys = curves[l]
@@ -64,9 +65,9 @@ def plot(model: "KAN", beta: float = 3.0, in_vars: Sequence[str] | None = None,
                 a = float(np.clip(alpha[i, j], 0.0, 1.0))
                 symbolic = names[l][i][j]
                 color = (0.8, 0.1, 0.1, a) if symbolic else (0.0, 0.0, 0.0, a)
-                if not draw_boxes:
+                if not draw_boxes:  # dense layer: faint hairlines so structure stays visible
                     segs.append(((x_in[i], l), (x_out[j], l + 1)))
-                    colors.append(color)
+                    colors.append(color[:3] + (a * dense_alpha,))
                     continue
                 cx = (i * n_out + j + 0.5) / (n_in * n_out)
                 y0, y1 = l + 0.5 - box_h / 2, l + 0.5 + box_h / 2
@@ -84,7 +85,7 @@ def plot(model: "KAN", beta: float = 3.0, in_vars: Sequence[str] | None = None,
                 if symbolic:
                     ax.text(cx + box_w / 2 + 0.005, l + 0.5, symbolic, fontsize=8, color=(0.8, 0.1, 0.1, max(a, 0.4)),
                             va="center", ha="left")
-    ax.add_collection(LineCollection(segs, colors=colors, linewidths=0.8))
+    ax.add_collection(LineCollection(segs, colors=colors, linewidths=0.8 if len(segs) <= 2000 else 0.4))
     if curve_segs:
         ax.add_collection(LineCollection(curve_segs, colors=curve_colors, linewidths=1.4))
     node_size = max(4.0, min(60.0, 400.0 / widest))
