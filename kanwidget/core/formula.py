@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-import sympy
-
+from kanwidget.core.lazy import LazyModule
 from kanwidget.core.symbolic import to_sympy
 
 if TYPE_CHECKING:
+    import sympy
+
     from kanwidget.core.model import KAN
+else:
+    sympy = LazyModule("sympy")  # imported on first use: keeps `import kanwidget` light
 
 
 def input_symbols(model: "KAN", var: Sequence[str | sympy.Symbol] | None = None) -> list[sympy.Symbol]:

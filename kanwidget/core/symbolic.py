@@ -39,11 +39,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
-import sympy
 import torch
 from torch import Tensor
+
+from kanwidget.core.lazy import LazyModule
+
+if TYPE_CHECKING:
+    import sympy
+else:
+    sympy = LazyModule("sympy")  # imported on first use: keeps `import kanwidget` light
 
 __all__ = [
     "SymbolicFunction",
