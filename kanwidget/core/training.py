@@ -111,6 +111,8 @@ def _flat_parameters(params: list[Tensor]) -> Tensor:
     is unchanged for its users, while the optimiser updates one tensor with one op instead of a
     Python loop over a dozen small ones. Autograd accumulates into the existing .grad views in place.
     """
+    if not params:
+        raise ValueError("the model has no trainable parameters (all have requires_grad=False)")
     with torch.no_grad():
         data = torch.cat([p.detach().reshape(-1) for p in params])
     grad = torch.zeros_like(data)
