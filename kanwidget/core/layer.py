@@ -30,11 +30,10 @@ class _FusedSplineLayer(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, coef: Tensor, scale_sp: Tensor, scale_base: Tensor, mask: Tensor, bias: Tensor,
-                knots: Tensor, k: int, with_std: bool) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+                bases: Tensor, slopes: Tensor | None, with_std: bool) -> tuple[Tensor, Tensor]:  # type: ignore[override]
         n = x.shape[0]
         out_dim = coef.shape[1]
         need_x = ctx.needs_input_grad[0]
-        bases, slopes = spline._bases_and_derivative(x, knots, k, need_derivative=need_x)
         sig = torch.sigmoid(x)
         silu = x * sig
         wsp = coef * (scale_sp * mask).unsqueeze(-1)                                 # (I, O, M)
@@ -50,7 +49,7 @@ class _FusedSplineLayer(torch.autograd.Function):
             y.addmm_(silu, wb)
             centred = std = x.new_empty(0)
         ctx.with_std = with_std
-        ctx.save_for_backward(x, bases, slopes if need_x else x.new_empty(0), sig, silu, wsp, wb, coef,
+        ctx.save_for_backward(x, bases, slopes if need_x and slopes is not None else x.new_empty(0), sig, silu, wsp, wb, coef,
                               scale_sp, mask, centred, std)
         return y, std
 
@@ -123,6 +122,7 @@ class KANLayer(nn.Module):
         self.sym_affine = nn.Parameter(affine)
         self.sym_names: list[str] = []
         self._group_cache: tuple[tuple[int, ...], _SymbolicPlan] | None = None
+        self._basis_cache: tuple[Tensor, tuple[int, ...], Tensor] | None = None
 
     # ----------------------------------------------------------------- forward
     @property
@@ -137,9 +137,27 @@ class KANLayer(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.fusable:
-            return _FusedSplineLayer.apply(x, self.coef, self.scale_sp, self.scale_base, self.mask, self.bias,
-                                           self.grid, self.k, False)[0]
+            return self._fused(x, with_std=False)[0]
         return self.forward_with_bases(x)[0]
+
+    def _fused(self, x: Tensor, with_std: bool) -> tuple[Tensor, Tensor]:
+        bases, slopes = self._training_bases(x)
+        return _FusedSplineLayer.apply(x, self.coef, self.scale_sp, self.scale_base, self.mask, self.bias,
+                                       bases, slopes, with_std)
+
+    def _training_bases(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Bases (and slopes when x needs a gradient). Bases of an input that needs no gradient (the
+        first layer's data) are kept until that tensor or the grid changes: an LBFGS step evaluates
+        the same inputs ~20 times."""
+        if x.requires_grad:
+            return spline._bases_and_derivative(x, self.grid, self.k, need_derivative=True)
+        key = (x._version, self.grid._version, id(self.grid))
+        cached = self._basis_cache
+        if cached is not None and cached[0] is x and cached[1] == key:
+            return cached[2], None
+        bases = spline._bases_and_derivative(x, self.grid, self.k, need_derivative=False)[0]
+        self._basis_cache = (x, key, bases)
+        return bases, None
 
     def forward_with_bases(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Layer output (N, O) and the bases (N, I, M) it used."""
@@ -160,8 +178,7 @@ class KANLayer(nn.Module):
         """
         n = x.shape[0]
         if self.fusable and n * self.in_dim * self.out_dim <= EXPLICIT_ACTIVATION_LIMIT:
-            return _FusedSplineLayer.apply(x, self.coef, self.scale_sp, self.scale_base, self.mask, self.bias,
-                                           self.grid, self.k, True)
+            return self._fused(x, with_std=True)
         if n * self.in_dim * self.out_dim > EXPLICIT_ACTIVATION_LIMIT:
             y, bases = self.forward_with_bases(x)
             return y, self.numeric_edge_std(x, bases)

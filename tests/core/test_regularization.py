@@ -62,3 +62,21 @@ def test_fused_layer_matches_composed_autograd(monkeypatch):
         assert len(gf) == len(gc) == 7
         for a, b in zip(gf, gc):
             assert torch.allclose(a, b, atol=1e-12)
+
+
+def test_first_layer_bases_are_reused_until_data_or_grid_change():
+    from kanwidget.core.spline import bspline_basis
+    model = KAN(width=[2, 3, 1], grid=5, seed=0, dtype=torch.float64)
+    layer = model.layers[0]
+    x = torch.rand(100, 2, dtype=torch.float64) * 2 - 1
+    first, _ = layer._training_bases(x)
+    again, _ = layer._training_bases(x)
+    assert again is first                                   # cached for the same tensor
+    layer.update_grid_from_samples(x)                       # knots change in place
+    after_grid, _ = layer._training_bases(x)
+    assert after_grid is not first and torch.equal(after_grid, bspline_basis(x, layer.grid, layer.k))
+    x.mul_(0.5)                                             # data changed in place
+    after_data, _ = layer._training_bases(x)
+    assert torch.equal(after_data, bspline_basis(x, layer.grid, layer.k))
+    other = x.clone()
+    assert layer._training_bases(other)[0] is not after_data
