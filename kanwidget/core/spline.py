@@ -82,6 +82,7 @@ class _Table:
     bucket_split: Tensor | None = None   # (I*B,) the one knot inside the (widened) bucket, or +inf
     knots: Tensor | None = None          # (I, T) for the searchsorted path
     row_offset: Tensor | None = None     # (I, 1) long, K * i * R
+    values_and_slopes: Tensor | None = None  # (I*R*K, 2M): both, for one bag call when both are needed
 
 
 def _poly_times_linear(c: Tensor, a: Tensor, b: Tensor) -> Tensor:
@@ -246,8 +247,13 @@ def _bases_and_derivative(x: Tensor, knots: Tensor, k: int, need_derivative: boo
     x, knots = _common(x, knots)
     table, idx, powers = _weights(x, knots, k)
     shape = (x.shape[0], x.shape[1], table.n_bases)
-    bases = _evaluate(table.values, idx, powers, shape)
-    return bases, (_evaluate(table.slopes, idx, powers, shape) if need_derivative else None)
+    if not need_derivative:
+        return _evaluate(table.values, idx, powers, shape), None
+    if table.values_and_slopes is None:
+        table.values_and_slopes = torch.cat([table.values, table.slopes], dim=1).contiguous()
+    both = torch.nn.functional.embedding_bag(idx, table.values_and_slopes, per_sample_weights=powers, mode="sum")
+    m = shape[2]
+    return both[:, :m].reshape(shape), both[:, m:].reshape(shape)
 
 
 def _common(x: Tensor, knots: Tensor) -> tuple[Tensor, Tensor]:
