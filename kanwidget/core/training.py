@@ -204,7 +204,9 @@ def _run(model: "KAN", data: dict[str, Tensor], opt: str, steps: int, log: int, 
     n_train, n_test = x_train.shape[0], x_test.shape[0]
     use_batch = batch != -1 and batch < n_train
     grid_freq = max(1, int(stop_grid_update_step / grid_update_num))
-    flat = _flat_parameters([p for p in model.parameters() if p.requires_grad])
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    flat = _flat_parameters(trainable)
+    grad_views = [p.grad for p in trainable]
     params = [flat]
     if opt == "LBFGS":
         optimizer: LBFGS | Adam = LBFGS(params, lr=lr, max_iter=max_iter, history_size=10)
@@ -245,6 +247,9 @@ def _run(model: "KAN", data: dict[str, Tensor], opt: str, steps: int, log: int, 
             xb, yb, xt, yt = x_train[train_id], y_train[train_id], x_test[test_id], y_test[test_id]
         else:
             xb, yb, xt, yt = x_train, y_train, x_test, y_test
+        for p, g in zip(trainable, grad_views):  # a callback may have reset .grad (model.zero_grad())
+            if p.grad is not g:
+                p.grad = g
         if update_grid and step % grid_freq == 0 and start_grid_update_step <= step < stop_grid_update_step:
             model.update_grid_from_samples(xb)
 

@@ -262,3 +262,11 @@ def test_construct_fit_print_plot_write_no_files(tmp_path, monkeypatch, referenc
     model = model.prune()
     model = model.refine(5)
     assert os.listdir(tmp_path) == []
+
+
+def test_callback_resetting_gradients_does_not_stall_training(reference_dataset):
+    runs = []
+    for callbacks in ([], [lambda info: info.model.zero_grad(set_to_none=True)]):
+        model = KAN(width=[2, 3, 1], grid=3, seed=0)
+        runs.append(model.fit(reference_dataset, steps=8, opt="Adam", lr=1e-2, verbose=False, callbacks=callbacks))
+    assert runs[0]["train_loss"] == runs[1]["train_loss"]  # gradients are recomputed every step anyway
