@@ -93,7 +93,6 @@ def ex_round(expr: sympy.Expr, n_digit: int = 4) -> sympy.Expr:
     expr = sympy.sympify(expr)
     for _ in range(8):
         new = _round_floats(_pull_exp_constants(_expand_float_powers(expr)), n_digit)
-        new = _round_floats(new, n_digit)
         if new == expr:
             break
         expr = new

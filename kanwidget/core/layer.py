@@ -213,9 +213,9 @@ class KANLayer(nn.Module):
         acts = spline.coef_to_curve(x, self.grid, self.coef, self.k) * (self.scale_sp * nm)
         acts = acts + self.base_fun(x).unsqueeze(-1) * (self.scale_base * nm)
         if self.has_symbolic:
-            ii, jj = torch.nonzero(self.sym_mask * self.mask, as_tuple=True)
-            sym = self.symbolic_values(x[:, ii], ii, jj)
-            acts = acts.index_put((torch.arange(x.shape[0], device=x.device)[:, None], ii[None, :], jj[None, :]), sym)
+            plan, v = self._symbolic_edge_values(x)
+            rows = torch.arange(x.shape[0], device=x.device)[:, None]
+            acts = acts.index_put((rows, plan.ii[None, :], plan.jj[None, :]), v.t())
         return acts
 
     def spline_values(self, x: Tensor) -> Tensor:
@@ -246,25 +246,19 @@ class KANLayer(nn.Module):
             self._group_cache = (key, _SymbolicPlan(ii, jj, ii * self.out_dim + jj, groups))
         return self._group_cache[1]
 
-    def symbolic_values(self, xs: Tensor, ii: Tensor, jj: Tensor) -> Tensor:
-        """c*f(a*x+b)+d for the edges (ii, jj) evaluated on xs (N, E) (column e belongs to edge e)."""
-        out = torch.zeros_like(xs)
-        fids = self.sym_fun_ids[ii, jj]
-        for fid in torch.unique(fids).tolist():
-            sel = torch.nonzero(fids == fid, as_tuple=True)[0]
-            p = self.sym_affine[ii[sel], jj[sel]]
-            fn = SYMBOLIC_LIB[self.sym_names[fid]].torch_fn
-            out[:, sel] = p[:, 2] * fn(xs[:, sel] * p[:, 0] + p[:, 1]) + p[:, 3]
-        return out
-
-    def _symbolic_forward(self, x: Tensor) -> Tensor:
-        """Sum of the symbolic edges' outputs per node, (N, O): one gather, one op per function, one matmul."""
+    def _symbolic_edge_values(self, x: Tensor) -> tuple[_SymbolicPlan, Tensor]:
+        """mask * (c*f(a*x+b)+d) of every symbolic edge, (E, N): one gather, one op per function."""
         plan = self._symbolic_plan()
         p = self.sym_affine.reshape(-1, 4).index_select(0, plan.flat)                  # (E, 4)
         z = x.t().contiguous().index_select(0, plan.ii)                               # (E, N)
         z = torch.addcmul(p[:, 1:2], p[:, 0:1], z)
         f = torch.cat([SYMBOLIC_LIB[name].torch_fn(z[a:b]) for name, a, b in plan.groups])
         v = torch.addcmul(p[:, 3:4], p[:, 2:3], f) * self.mask.reshape(-1).index_select(0, plan.flat)[:, None]
+        return plan, v
+
+    def _symbolic_forward(self, x: Tensor) -> Tensor:
+        """Sum of the symbolic edges' outputs per node, (N, O)."""
+        plan, v = self._symbolic_edge_values(x)
         return v.new_zeros(self.out_dim, x.shape[0]).index_add(0, plan.jj, v).t()
 
     def set_symbolic(self, i: int, j: int, name: str | None, affine: Tensor | None = None) -> None:

@@ -74,7 +74,7 @@ def _check_paths(model: "KAN", masks: Sequence[Tensor], what: str) -> None:
                          "lower the threshold")
 
 
-def _derive_with_layers(model: "KAN", layers: list[KANLayer], label: str, data: dict | None = None,
+def _derive_with_layers(model: "KAN", layers: list[KANLayer], data: dict | None = None,
                         in_vars: list[str] | None = None) -> "KAN":
     snap = model.snapshot()
     snap["width"] = [layers[0].in_dim] + [layer.out_dim for layer in layers]
@@ -110,7 +110,7 @@ def prune_node(model: "KAN", threshold: float = 1e-2, x: Tensor | None = None, r
                 dropped[keep[l]] = False
                 layers[l].bias += means[l][dropped].sum(0)
         _check_paths(model, [layer.mask for layer in layers], f"pruning with node_th={threshold}")
-        new = _derive_with_layers(model, layers, "prune_node")
+        new = _derive_with_layers(model, layers)
         if record:
             new.record_version(f"prune nodes -> {new.width}")
             model.lineage.emit("structure", new, "prune")
@@ -172,7 +172,7 @@ def prune_input(model: "KAN", active_inputs: Sequence[int] | None = None, thresh
             cols = torch.as_tensor(ids, dtype=torch.long)
             data = {k: (v[:, cols.to(v.device)] if k.endswith("input") else v) for k, v in model.data.items()}
         in_vars = [model.in_vars[i] for i in ids] if model.in_vars else None
-        new = _derive_with_layers(model, layers, "prune_input", data=data, in_vars=in_vars)
+        new = _derive_with_layers(model, layers, data=data, in_vars=in_vars)
         new.record_version(f"prune inputs -> {new.width}")
         model.lineage.emit("structure", new, "prune")
         return new
@@ -205,7 +205,7 @@ def refine(model: "KAN", new_grid: int, x: Tensor | None = None) -> "KAN":
                     getattr(fine, name).copy_(getattr(layer, name))
             fine.sym_names = list(layer.sym_names)
             layers.append(fine)
-        refined = _derive_with_layers(model, layers, "refine")
+        refined = _derive_with_layers(model, layers)
         refined.record_version(f"refine grid {model.grid} -> {new_grid}")
         model.lineage.emit("structure", refined, "refine")
         return refined

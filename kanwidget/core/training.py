@@ -85,15 +85,6 @@ def regularization(model: "KAN", stds: list[tuple[Tensor, Tensor]], lamb_l1: flo
     return reg
 
 
-def regularization_reference(vec: Tensor, lamb_l1: float, lamb_entropy: float) -> Tensor:
-    """The plain autograd form of _SparsityPenalty (kept for tests)."""
-    p_in = vec / (vec.sum(0, keepdim=True) + 1)
-    p_out = vec / (vec.sum(1, keepdim=True) + 1)
-    ent_in = -(p_in * torch.log2(p_in + 1e-4)).sum(0).mean()
-    ent_out = -(p_out * torch.log2(p_out + 1e-4)).sum(1).mean()
-    return lamb_l1 * vec.sum() + lamb_entropy * (ent_in + ent_out)
-
-
 def forward_with_stats(model: "KAN", x: Tensor) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
     """Forward pass that also returns each layer's (edge std, input std) for the regulariser."""
     stds = []

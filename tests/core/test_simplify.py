@@ -251,8 +251,10 @@ def test_every_step_records_a_version_and_checkout_is_exact(trained, reference_d
     assert torch.equal(undone(x), refined_out) and undone.symbolic_names()[0][0][0] is None
     back = refined.checkout(refined.history[1].id)
     assert back.width == [2, 5, 1] and torch.equal(back(x), after_fit)
-    assert refined.undo().history[-1].label == "fix (0,0,0) sin"  # undo from a checkout goes to its parent
-    assert refined.lineage.current == 0
+    init = refined.undo()  # undo from a checkout goes to that version's parent: init
+    assert refined.lineage.current == 0 and init.history[0].label == "init"
+    assert torch.equal(init(x), KAN.from_snapshot(refined.history[0].snapshot)(x))
+    assert not torch.equal(init(x), after_fit)
     with pytest.raises(ValueError, match="unknown version 999"):
         refined.checkout(999)
 
