@@ -21,7 +21,7 @@ import torch
 
 def _load():
     try:
-        return importlib.import_module("kanwidget.core.symbolic")
+        return importlib.import_module("kanwidget.core.numerics.symbolic")
     except Exception:
         path = pathlib.Path(__file__).resolve().parents[1] / "kanwidget" / "core" / "symbolic.py"
         spec = importlib.util.spec_from_file_location("_symbolic_bench", path)

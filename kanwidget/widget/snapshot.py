@@ -13,11 +13,11 @@ import numpy as np
 import sympy
 import torch
 
-from kanwidget.core.formula import ex_round, spline_edge_count
-from kanwidget.core.symbolic import SYMBOLIC_LIB
+from kanwidget.core.operations.formula import ex_round, spline_edge_count
+from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 
 if TYPE_CHECKING:
-    from kanwidget.core.model import KAN
+    from kanwidget.core.network.model import KAN
 
 #: importance = tanh(BETA * attribution score), as in model.plot
 BETA = 3.0

@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
-    from kanwidget.core.model import KAN
+    from kanwidget.core.network.model import KAN
 
 
 class Trainer:

@@ -27,14 +27,14 @@ import anywidget
 import traitlets
 
 from kanwidget.core.data import validate_dataset
-from kanwidget.core.symbolic import SYMBOLIC_LIB
+from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 from kanwidget.widget import snapshot
 from kanwidget.widget.commands import (READ_ONLY, STOPPERS, STRUCTURAL, TRAINERS, CommandError, ModelInfo,
                                        parse_message, validate)
 from kanwidget.widget.trainer import Trainer
 
 if TYPE_CHECKING:
-    from kanwidget.core.model import KAN
+    from kanwidget.core.network.model import KAN
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ESM_PATH = STATIC / "widget.js"
@@ -629,6 +629,6 @@ class KANWidget(anywidget.AnyWidget):
 
 
 def _check_model(model: Any) -> None:
-    from kanwidget.core.model import KAN
+    from kanwidget.core.network.model import KAN
     if not isinstance(model, KAN):
         raise TypeError(f"KANWidget needs a kanwidget.KAN model, got {type(model).__name__}")

@@ -66,7 +66,7 @@ def test_forward_matches_edge_sum():
     assert torch.allclose(model.layers[0](x), h, atol=1e-12)
     # hand-computed phi for one edge: scale_base*silu + scale_sp*spline
     layer = model.layers[0]
-    from kanwidget.core.spline import coef_to_curve
+    from kanwidget.core.numerics.spline import coef_to_curve
     manual = layer.scale_base[1, 2] * torch.nn.functional.silu(x[:, 1]) + \
         layer.scale_sp[1, 2] * coef_to_curve(x, layer.grid, layer.coef, 3)[:, 1, 2]
     assert torch.allclose(acts[:, 1, 2], manual, atol=1e-12)

@@ -3,8 +3,8 @@ import torch
 from torch import Tensor
 
 from kanwidget import KAN
-from kanwidget.core import layer as layer_module
-from kanwidget.core.training import _SparsityPenalty, forward_with_stats
+from kanwidget.core.network import layer as layer_module
+from kanwidget.core.operations.training import _SparsityPenalty, forward_with_stats
 
 
 def regularization_reference(vec: Tensor, lamb_l1: float, lamb_entropy: float) -> Tensor:
@@ -43,8 +43,8 @@ def test_explicit_and_covariance_edge_std_agree(monkeypatch):
 
 def test_fused_layer_matches_composed_autograd(monkeypatch):
     """The fused training path (one autograd node per layer) gives the same values and gradients."""
-    from kanwidget.core.layer import KANLayer
-    from kanwidget.core.training import regularization
+    from kanwidget.core.network.layer import KANLayer
+    from kanwidget.core.operations.training import regularization
     model = KAN(width=[3, 4, 2], grid=5, seed=0, dtype=torch.float64)
     with torch.no_grad():
         for layer in model.layers:
@@ -75,7 +75,7 @@ def test_fused_layer_matches_composed_autograd(monkeypatch):
 
 
 def test_first_layer_bases_are_reused_until_data_or_grid_change():
-    from kanwidget.core.spline import bspline_basis
+    from kanwidget.core.numerics.spline import bspline_basis
     model = KAN(width=[2, 3, 1], grid=5, seed=0, dtype=torch.float64)
     layer = model.layers[0]
     x = torch.rand(100, 2, dtype=torch.float64) * 2 - 1

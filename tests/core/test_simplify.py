@@ -7,8 +7,8 @@ import sympy
 import torch
 
 from kanwidget import KAN, add_symbolic, create_dataset, ex_round
-from kanwidget.core import spline
-from kanwidget.core.symbolic import SYMBOLIC_LIB
+from kanwidget.core.numerics import spline
+from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 
 
 def clone_state(model):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from kanwidget.core import spline
+from kanwidget.core.numerics import spline
 
 scipy_interpolate = pytest.importorskip("scipy.interpolate")
 

@@ -1,4 +1,4 @@
-"""Tests for kanwidget.core.symbolic (function library, batched affine fitting, ranking)."""
+"""Tests for kanwidget.core.numerics.symbolic (function library, batched affine fitting, ranking)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import torch
 
 def _load_symbolic():
     try:
-        return importlib.import_module("kanwidget.core.symbolic")
+        return importlib.import_module("kanwidget.core.numerics.symbolic")
     except Exception:  # the package __init__ may be mid-edit by someone else
         path = pathlib.Path(__file__).resolve().parents[2] / "kanwidget" / "core" / "symbolic.py"
         spec = importlib.util.spec_from_file_location("_kanwidget_symbolic_under_test", path)

@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from kanwidget.core.lazy import LazyModule
-from kanwidget.core.symbolic import to_sympy
+from kanwidget.core.numerics.symbolic import to_sympy
 
 if TYPE_CHECKING:
     import sympy
 
-    from kanwidget.core.model import KAN
+    from kanwidget.core.network.model import KAN
 else:
     sympy = LazyModule("sympy")  # imported on first use: keeps `import kanwidget` light
 

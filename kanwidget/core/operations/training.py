@@ -12,10 +12,10 @@ import torch
 from torch import Tensor
 
 from kanwidget.core.data import validate_dataset
-from kanwidget.core.optim import LBFGS, Adam
+from kanwidget.core.numerics.optim import LBFGS, Adam
 
 if TYPE_CHECKING:
-    from kanwidget.core.model import KAN
+    from kanwidget.core.network.model import KAN
 
 OPTIMISERS = ("LBFGS", "Adam")
 PRINT_INTERVAL = 0.1  # seconds between progress-line updates (notebooks keep every write as output)

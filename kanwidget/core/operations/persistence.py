@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from kanwidget.core.symbolic import SYMBOLIC_LIB
+from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 
 if TYPE_CHECKING:
-    from kanwidget.core.model import KAN
+    from kanwidget.core.network.model import KAN
 
 FORMAT = "kanwidget-model"
 FORMAT_VERSION = 1

@@ -10,7 +10,7 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from kanwidget.core.model import KAN
+    from kanwidget.core.network.model import KAN
 
 MAX_CURVE_BOXES = 256   # per layer; above this only lines are drawn (a [8,64,64,1] net stays legible)
 

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Sequence
 import torch
 from torch import Tensor
 
-from kanwidget.core import spline
-from kanwidget.core.layer import KANLayer
+from kanwidget.core.numerics import spline
+from kanwidget.core.network.layer import KANLayer
 
 if TYPE_CHECKING:
-    from kanwidget.core.model import KAN
+    from kanwidget.core.network.model import KAN
 
 
 def require_inputs(model: "KAN", x: Tensor | None, what: str) -> Tensor:

@@ -14,8 +14,8 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-from kanwidget.core import spline
-from kanwidget.core.symbolic import SYMBOLIC_LIB
+from kanwidget.core.numerics import spline
+from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 
 
 EXPLICIT_ACTIVATION_LIMIT = 2 ** 18  # N*I*O up to which the regulariser builds per-edge activations

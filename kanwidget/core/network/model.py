@@ -1,7 +1,7 @@
 """The KAN model: construction, forward pass, events and version state.
 
 Training lives in `training.py`, simplification (scores, prune, refine) in `simplify.py`,
-symbolic edges and formulas in `symbolic_ops.py`, persistence in `persistence.py`,
+symbolic edges and formulas in `symbolic_edges.py`, persistence in `persistence.py`,
 and the static picture in `plot.py`; KAN exposes them as methods with the pykan-style API.
 """
 from __future__ import annotations
@@ -12,10 +12,11 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from kanwidget.core import formula, persistence, simplify, symbolic_ops, training
-from kanwidget.core import plot as plot_module
-from kanwidget.core.history import Lineage, Version
-from kanwidget.core.layer import KANLayer
+from kanwidget.core.operations import formula, persistence, simplify, training
+from kanwidget.core.operations import symbolic_edges
+from kanwidget.core.operations import plot as plot_module
+from kanwidget.core.network.history import Lineage, Version
+from kanwidget.core.network.layer import KANLayer
 
 BASE_FUNCTIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "silu": nn.functional.silu,
@@ -310,10 +311,10 @@ class KAN(nn.Module):
     prune_edge = simplify.prune_edge
     prune_input = simplify.prune_input
     refine = simplify.refine
-    suggest_symbolic = symbolic_ops.suggest_symbolic
-    fix_symbolic = symbolic_ops.fix_symbolic
-    unfix_symbolic = symbolic_ops.unfix_symbolic
-    auto_symbolic = symbolic_ops.auto_symbolic
+    suggest_symbolic = symbolic_edges.suggest_symbolic
+    fix_symbolic = symbolic_edges.fix_symbolic
+    unfix_symbolic = symbolic_edges.unfix_symbolic
+    auto_symbolic = symbolic_edges.auto_symbolic
     symbolic_formula = formula.symbolic_formula
     plot = plot_module.plot
     save = persistence.save

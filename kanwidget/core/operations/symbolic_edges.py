@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Sequence
 import torch
 from torch import Tensor
 
-from kanwidget.core.simplify import require_inputs
-from kanwidget.core.symbolic import fit_affine_batched, get_functions, rank_candidates
+from kanwidget.core.operations.simplify import require_inputs
+from kanwidget.core.numerics.symbolic import fit_affine_batched, get_functions, rank_candidates
 
 if TYPE_CHECKING:
-    from kanwidget.core.model import KAN
+    from kanwidget.core.network.model import KAN
 
 DEFAULT_RANGE = (-10.0, 10.0)
 

@@ -1,0 +1,1 @@
+"""Numerics: B-spline bases, optimisers and the symbolic function library; tensors in, tensors out, no model."""
