@@ -41,7 +41,7 @@ import kanwidget  # noqa: E402
 
 WIDTHS = ([2, 5, 1], [4, 16, 16, 1], [8, 64, 64, 1])
 STEPS = {2: 100, 4: 40, 8: 15}            # Adam steps per timed fit call, by input width
-ABSOLUTE_TARGET_MS = (1.2, 3.4, 14.6)     # a tenth of pykan's anchors 12.4 / 34 / 146 ms (DESIGN.md section 6)
+ABSOLUTE_TARGET_MS = (1.2, 3.4, 14.6)     # a tenth of pykan's anchors 12.4 / 34 / 146 ms (docs/DESIGN.md §6)
 
 
 def have_pykan() -> bool:
@@ -275,7 +275,7 @@ def main() -> int:
         target = 50.0 if "fwd+bwd" in row["what"] else 10.0
         ratio = row["pykan_ms"] / row["kanwidget_ms"] if "pykan_ms" in row else None
         verdict(row["what"] + " speed-up", ratio, target, "{:.1f}x")
-    # absolute step times: 10x pykan's step as measured on this kind of machine (DESIGN.md section 6)
+    # absolute step times: 10x pykan's step as measured on this kind of machine (docs/DESIGN.md §6)
     for row, limit in zip(rows, ABSOLUTE_TARGET_MS):
         verdict(row["what"] + " time", row["kanwidget_ms"], limit, "{:.2f}ms", lower_is_better=True)
     mem_ratio = mem["kanwidget"]["peak_mib"] / mem["pykan"]["peak_mib"] if "pykan" in mem else None

@@ -1,6 +1,6 @@
 """Fixtures for the end-to-end tests: one JupyterLab server per session, headless Chromium pages.
 
-Browser tests (`@pytest.mark.e2e` + `lab`) follow the recipe in DESIGN.md section 5: a throw-away
+Browser tests (`@pytest.mark.e2e` + `lab`) follow the recipe in docs/DESIGN.md §5: a throw-away
 JupyterLab (127.0.0.1, free port, no token, no xsrf, `jupyterapp` exposed, news/update checks off),
 its settings dir holding `autoStartDefaultKernel` and the widget manager's `saveState`, root dir a
 temp copy of `notebooks/` (the repo's notebooks are never touched), and /usr/bin/chromium driven by

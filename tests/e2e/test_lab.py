@@ -1,4 +1,4 @@
-"""The widget in a real JupyterLab, driven through headless Chromium (DESIGN.md section 5).
+"""The widget in a real JupyterLab, driven through headless Chromium (docs/DESIGN.md §5).
 
 One JupyterLab serves every test (session fixture `lab`); each test opens its own notebook in
 its own workspace and kernel, so the tests are independent. All synchronisation waits on a
