@@ -145,3 +145,90 @@ def test_handler_is_registered_for_custom_messages(widget):
     # ipywidgets routes {"method": "custom"} comm messages to the on_msg callbacks
     widget._handle_custom_msg({"type": "command", "name": "refine", "args": {"grid": 4}}, [])
     assert widget.model.grid == 4
+
+
+# ------------------------------------------------------------------ the table itself
+def _info(**over):
+    from kanwidget.widget.protocol import ModelInfo
+    base = dict(width=[2, 3, 1], grid=3, library=["x", "sin", "exp"], version_ids=[0, 1])
+    return ModelInfo(**{**base, **over})
+
+
+def test_page_table_is_json_and_lists_every_command():
+    import json
+
+    from kanwidget.core.network.history import EVENTS
+    from kanwidget.core.operations.training import OPTIMISERS
+    from kanwidget.widget.protocol import COMMANDS, KINDS, page_table
+    table = page_table()
+    assert json.loads(json.dumps(table, allow_nan=False)) == table
+    assert set(table["commands"]) == set(COMMANDS) == {
+        "train", "pause", "stop", "cancel", "step", "prune", "refine", "auto_symbolic", "inspect",
+        "fix_symbolic", "unfix_symbolic", "undo", "checkout", "close_inspector"}
+    assert table["optimisers"] == list(OPTIMISERS) and table["events"] == list(EVENTS)
+    assert all(c["kind"] in KINDS for c in table["commands"].values())
+    # Python is right: refine needs no data; cancel is a stop command
+    assert table["commands"]["refine"]["needs_data"] is False
+    assert table["commands"]["cancel"]["kind"] == "stop"
+    choices = {a["name"]: a for a in table["commands"]["train"]["args"]}["opt"]["choices"]
+    assert choices == list(OPTIMISERS)
+
+
+def test_defaults_validate_against_the_table():
+    from kanwidget.widget.protocol import COMMANDS, defaults, validate
+    info = _info()
+    assert defaults("train") == {"steps": 50, "opt": "LBFGS", "lr": 1.0, "lamb": 0.0, "update_grid": True}
+    assert defaults("prune") == {"node_th": 0.01, "edge_th": 0.03}
+    assert defaults("refine") == {} and defaults("undo") == {}
+    assert defaults("auto_symbolic") == {"lib": None, "weight_simple": 0.8}
+    for name, command in COMMANDS.items():
+        if all(not a.required for a in command.args):
+            assert validate(name, defaults(name), info) == defaults(name), name
+
+
+def test_widget_method_defaults_match_the_table():
+    import inspect
+
+    from kanwidget import KANWidget
+    from kanwidget.widget.protocol import defaults
+    for name in ("train", "prune", "auto_symbolic"):
+        params = inspect.signature(getattr(KANWidget, name)).parameters
+        assert {k: params[k].default for k in defaults(name)} == defaults(name), name
+
+
+@pytest.mark.parametrize("name,args,arg", [
+    ("train", {**GOOD_TRAIN, "steps": 10**400}, "steps"),
+    ("train", {**GOOD_TRAIN, "lr": 10**400}, "lr"),
+    ("train", {**GOOD_TRAIN, "lamb": 10**400}, "lamb"),
+    ("prune", {"node_th": 10**400, "edge_th": 0.1}, "node_th"),
+    ("prune", {"node_th": 0.1, "edge_th": -10**400}, "edge_th"),
+    ("refine", {"grid": 10**400}, "grid"),
+    ("auto_symbolic", {"lib": None, "weight_simple": 10**400}, "weight_simple"),
+    ("inspect", {"l": 0, "i": 10**400, "j": 0}, "i"),
+    ("checkout", {"id": 10**400}, "version"),
+    ("train", {**GOOD_TRAIN, "steps": 10**5000}, "steps"),      # too long even to print
+])
+def test_numbers_beyond_float_range_name_the_argument(name, args, arg):
+    from kanwidget.widget.protocol import CommandError, validate
+    with pytest.raises(CommandError, match=arg):
+        validate(name, args, _info())
+
+
+def test_refine_bound_follows_the_model_grid():
+    from kanwidget.widget.protocol import CommandError, validate
+    assert validate("refine", {"grid": 8}, _info(grid=7)) == {"grid": 8}
+    with pytest.raises(CommandError, match=r"grid must be an integer in \[8, 1000\]"):
+        validate("refine", {"grid": 7}, _info(grid=7))
+    with pytest.raises(CommandError, match="already has 1000 intervals"):
+        validate("refine", {"grid": 1000}, _info(grid=1000))
+
+
+def test_auto_symbolic_lib_null_means_all_and_duplicates_fold():
+    from kanwidget.widget.protocol import validate
+    assert validate("auto_symbolic", {"lib": None, "weight_simple": 0}, _info())["lib"] is None
+    assert validate("auto_symbolic", {"lib": ["sin", "x", "sin"], "weight_simple": 1}, _info())["lib"] == ["sin", "x"]
+
+
+def test_commands_module_still_reexports_protocol():
+    from kanwidget.widget import commands, protocol
+    assert commands.validate is protocol.validate and commands.CommandError is protocol.CommandError

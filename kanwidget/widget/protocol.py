@@ -1,0 +1,366 @@
+"""The widget protocol in one place: every command the page (or the Python API) can send.
+
+`COMMANDS` is a declarative table: for each command its kind, whether it needs a dataset, the
+page button's label and tooltip, and each argument's type, bounds, default and help. Validation
+(`validate`), the widget's dispatch and method defaults (`defaults`) and the page (the `protocol`
+trait, `page_table()`) all read it, so a protocol change is one edit here.
+
+Validation checks every field: the command name against the table, the args against the keys the
+command takes, numbers for type, range and float overflow (an error always names the argument),
+edges against the current model, function names against the symbolic library, version ids
+against the history. Strings are compared, never evaluated. Bounds that depend on the model
+(edge indices, the refine grid, version ids, library names) come from `ModelInfo`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from kanwidget.core.network.history import EVENTS
+from kanwidget.core.operations.training import OPTIMISERS
+
+#: version of the table's shape (bump when a field changes meaning)
+PROTOCOL_VERSION = 1
+KINDS = ("stop", "read", "train", "change")
+#: argument types: numbers, a flag, one of fixed choices, library function name(s), an edge index, a version id
+ARG_TYPES = ("int", "float", "bool", "choice", "function", "functions", "edge_index", "version")
+#: which part of an edge an `edge_index` argument names
+EDGE_ROLES = ("layer", "in", "out")
+MAX_GRID = 1000
+
+
+class CommandError(ValueError):
+    """A command from the page (or the Python API) that cannot be run as given."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What validation needs to know about the current model."""
+    width: Sequence[int]
+    grid: int
+    library: Sequence[str]
+    version_ids: Sequence[int]
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a command.
+
+    Bounds apply to int/float args: `low`/`high` (None = unbounded), open ends with
+    `low_open`/`high_open`; `above` names a ModelInfo field the value must exceed ("grid").
+    `default` is what the Python method and the page input start with; `required` args have no
+    Python default (the page still starts its input at `default`). `default_by` switches the
+    page's default with another argument's choice, e.g. lr by opt.
+    """
+    name: str
+    type: str
+    help: str
+    default: Any = None
+    required: bool = False
+    label: str | None = None
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    above: str | None = None
+    choices: tuple[str, ...] = ()
+    nullable: bool = False
+    role: str | None = None
+    default_by: tuple[str, Mapping[str, Any]] | None = None
+
+    def __post_init__(self) -> None:
+        assert self.type in ARG_TYPES, self.type
+        assert self.role is None or self.role in EDGE_ROLES, self.role
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: its kind (stop | read | train | change), dataset need, page button and args."""
+    name: str
+    kind: str
+    needs_data: bool
+    help: str
+    args: tuple[Arg, ...] = ()
+    label: str | None = None
+    tooltip: str | None = None
+    #: what `status.done/total` count while it runs (None: no progress)
+    progress_unit: str | None = None
+    arg_names: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        assert self.kind in KINDS, self.kind
+        object.__setattr__(self, "arg_names", tuple(a.name for a in self.args))
+
+
+def _edge(help_suffix: str = "") -> tuple[Arg, ...]:
+    return (Arg("l", "edge_index", f"layer of the edge{help_suffix}", role="layer", required=True),
+            Arg("i", "edge_index", "input node of the edge in layer l", role="in", required=True),
+            Arg("j", "edge_index", "output node of the edge in layer l", role="out", required=True))
+
+
+_TABLE: tuple[Command, ...] = (
+    Command("train", "train", True, "train the model (in the background from the page)", label="Train",
+            tooltip="Train the model", progress_unit="steps", args=(
+                Arg("steps", "int", "number of optimiser steps", 50, low=1, high=100_000, label="steps"),
+                Arg("opt", "choice", "optimiser", "LBFGS", choices=OPTIMISERS, label="opt"),
+                Arg("lr", "float", "learning rate", 1.0, low=0.0, low_open=True, high=100.0, label="lr",
+                    default_by=("opt", {"LBFGS": 1.0, "Adam": 0.01})),
+                Arg("lamb", "float", "lamb: regularisation strength", 0.0, low=0.0, high=10.0, label="λ"),
+                Arg("update_grid", "bool", "update the spline grids from the data while training", True,
+                    label="grid update"))),
+    Command("pause", "stop", False, "stop a running fit after its current step", label="Pause",
+            tooltip="Stop training after the current step"),
+    Command("stop", "stop", False, "the same as pause"),
+    Command("cancel", "stop", False, "cancel the running long command (auto-symbolic, refine, inspect); "
+            "the model stays as it was", label="Cancel", tooltip="Cancel the running command; the model stays as it was"),
+    Command("step", "train", True, "one optimiser step (optimiser, lr and lamb of the last train)", label="Step",
+            tooltip="Run one optimiser step"),
+    Command("prune", "change", True, "remove unimportant nodes and edges", label="Prune",
+            tooltip="Remove unimportant nodes and edges", args=(
+                Arg("node_th", "float", "node_th: node importance threshold", 1e-2, low=0.0, high=10.0, label="node"),
+                Arg("edge_th", "float", "edge_th: edge importance threshold", 3e-2, low=0.0, high=10.0, label="edge"))),
+    Command("refine", "change", False, "re-fit every spline on a finer grid", label="Refine",
+            tooltip="Re-fit every spline on a finer grid", progress_unit="layers", args=(
+                Arg("grid", "int", "new number of grid intervals (more than the current grid)", 10, required=True,
+                    low=1, high=MAX_GRID, above="grid", label="grid"),)),
+    Command("auto_symbolic", "change", True, "replace every spline edge by its best-fitting library function",
+            label="Auto-symbolic", tooltip="Replace every spline edge by its best-fitting formula",
+            progress_unit="edges", args=(
+                Arg("lib", "functions", "library functions to try (null: all)", None, nullable=True, label="functions"),
+                Arg("weight_simple", "float", "weight_simple: 0 = accuracy only, 1 = simplicity only", 0.8,
+                    low=0.0, high=1.0, label="simple"))),
+    Command("inspect", "read", False, "open the inspector on an edge (candidates need a dataset)",
+            progress_unit="functions", args=_edge()),
+    Command("fix_symbolic", "change", True, "replace an edge by a library function", label="Fix",
+            tooltip="Replace this edge by the function",
+            args=_edge() + (Arg("name", "function", "library function name", required=True),)),
+    Command("unfix_symbolic", "change", False, "turn a symbolic edge back into a trainable spline", label="Unfix",
+            tooltip="Turn this edge back into a trainable spline", args=_edge()),
+    Command("undo", "change", False, "go back to the previous version", label="Undo",
+            tooltip="Go back to the previous version"),
+    Command("checkout", "change", False, "make a recorded version current",
+            tooltip="click to check out", args=(Arg("id", "version", "version id", required=True),)),
+    Command("close_inspector", "read", False, "close the inspector", label="Close", tooltip="Close inspector"),
+)
+COMMANDS: dict[str, Command] = {c.name: c for c in _TABLE}
+
+
+def names_of_kind(kind: str) -> frozenset[str]:
+    """Names of the commands of one kind (stop | read | train | change)."""
+    assert kind in KINDS, kind
+    return frozenset(c.name for c in _TABLE if c.kind == kind)
+
+
+#: commands that never touch the model
+READ_ONLY = names_of_kind("read")
+#: commands that stop a running fit / long command
+STOPPERS = names_of_kind("stop")
+#: commands that train (refused while a fit is running)
+TRAINERS = names_of_kind("train")
+#: commands that change the model (a running fit is paused first)
+STRUCTURAL = names_of_kind("change")
+#: commands that need a dataset
+NEEDS_DATA = frozenset(c.name for c in _TABLE if c.needs_data)
+
+
+def defaults(name: str) -> dict[str, Any]:
+    """The Python defaults of command `name`'s arguments (required args are left out)."""
+    return {a.name: a.default for a in COMMANDS[name].args if not a.required}
+
+
+# ------------------------------------------------------------------ page
+def _arg_json(a: Arg) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": a.name, "type": a.type, "help": a.help, "default": a.default,
+                           "required": a.required, "label": a.label}
+    if a.type in ("int", "float"):
+        out.update(low=a.low, high=a.high, low_open=a.low_open, high_open=a.high_open, above=a.above)
+    if a.type == "choice":
+        out["choices"] = list(a.choices)
+    if a.nullable:
+        out["nullable"] = True
+    if a.role is not None:
+        out["role"] = a.role
+    if a.default_by is not None:
+        out["default_by"] = {"arg": a.default_by[0], "values": dict(a.default_by[1])}
+    return out
+
+
+def page_table() -> dict[str, Any]:
+    """The table as JSON for the page (the widget's `protocol` trait)."""
+    return {
+        "version": PROTOCOL_VERSION,
+        "commands": {c.name: {"kind": c.kind, "needs_data": c.needs_data, "help": c.help, "label": c.label,
+                              "tooltip": c.tooltip, "progress_unit": c.progress_unit,
+                              "args": [_arg_json(a) for a in c.args]} for c in _TABLE},
+        "optimisers": list(OPTIMISERS),
+        "events": list(EVENTS),
+    }
+
+
+# -------------------------------------------------------------- checking
+def _show(value: Any) -> str:
+    try:
+        text = repr(value)
+    except ValueError:             # an int too long to print (sys.set_int_max_str_digits)
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def _range_text(a: Arg, low: float | None) -> str:
+    lo = "-inf" if low is None else _fmt(low)
+    hi = "inf" if a.high is None else _fmt(a.high)
+    return f"{'(' if a.low_open else '['}{lo}, {hi}{')' if a.high_open else ']'}"
+
+
+def _out_of_range(value: float, low: float | None, a: Arg) -> bool:
+    if low is not None and (value <= low if a.low_open else value < low):
+        return True
+    return a.high is not None and (value >= a.high if a.high_open else value > a.high)
+
+
+def _as_int(value: Any) -> Any:
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return int(value)  # JSON from the page may carry 50.0 for 50
+    return value
+
+
+def _check_int(a: Arg, value: Any, low: float | None, high: float | None) -> int:
+    value = _as_int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CommandError(f"{a.name} must be an integer, got {_show(value)}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        lo = "-inf" if low is None else int(low)
+        hi = "inf" if high is None else int(high)
+        raise CommandError(f"{a.name} must be an integer in [{lo}, {hi}], got {_show(value)}")
+    return value
+
+
+def _check_float(a: Arg, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CommandError(f"{a.name} must be a number, got {_show(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise CommandError(f"{a.name} is beyond the float range, got {_show(value)}") from None
+    if not math.isfinite(number):
+        raise CommandError(f"{a.name} must be a finite number, got {number}")
+    if _out_of_range(number, a.low, a):
+        raise CommandError(f"{a.name} must be in {_range_text(a, a.low)}, got {_fmt(number)}")
+    return number
+
+
+def _check_function(what: str, value: Any, library: Sequence[str]) -> str:
+    if not isinstance(value, str):
+        raise CommandError(f"{what} must be a function name (a string), got {_show(value)}")
+    if value not in library:
+        raise CommandError(f"unknown function {_show(value)}; the library has: {', '.join(library)}")
+    return value
+
+
+def _check_functions(a: Arg, value: Any, library: Sequence[str]) -> list[str] | None:
+    if value is None and a.nullable:
+        return None
+    if not isinstance(value, (list, tuple)):
+        raise CommandError(f"{a.name} must be a list of function names, got {_show(value)}")
+    if not value:
+        raise CommandError(f"{a.name} is empty: choose at least one function")
+    names: list[str] = []
+    for item in value:
+        item = _check_function(f"{a.name} entry", item, library)
+        if item not in names:
+            names.append(item)
+    return names
+
+
+def _check_version(a: Arg, value: Any, info: ModelInfo) -> int:
+    value = _as_int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CommandError(f"{a.name} must be an integer version id, got {_show(value)}")
+    if value not in info.version_ids:
+        known = ", ".join(str(v) for v in info.version_ids) or "none"
+        raise CommandError(f"unknown version {_show(value)}; recorded versions: {known}")
+    return value
+
+
+def _edge_high(a: Arg, clean: Mapping[str, Any], info: ModelInfo) -> int:
+    if a.role == "layer":
+        return len(info.width) - 2
+    layer = clean.get("l", 0)
+    return info.width[layer if a.role == "in" else layer + 1] - 1
+
+
+def _check_arg(a: Arg, value: Any, clean: Mapping[str, Any], info: ModelInfo) -> Any:
+    if a.type == "int":
+        low = a.low
+        if a.above is not None:
+            current = getattr(info, a.above)
+            if a.high is not None and current >= a.high:
+                raise CommandError(f"the {a.above} already has {current} intervals, the most allowed ({_fmt(a.high)})")
+            low = current + 1 if low is None else max(low, current + 1)
+        return _check_int(a, value, low, a.high)
+    if a.type == "float":
+        return _check_float(a, value)
+    if a.type == "bool":
+        if not isinstance(value, bool):
+            raise CommandError(f"{a.name} must be true or false, got {_show(value)}")
+        return value
+    if a.type == "choice":
+        if not isinstance(value, str) or value not in a.choices:
+            raise CommandError(f"{a.name} must be one of {', '.join(a.choices)}; got {_show(value)}")
+        return value
+    if a.type == "function":
+        return _check_function(a.name, value, info.library)
+    if a.type == "functions":
+        return _check_functions(a, value, info.library)
+    if a.type == "edge_index":
+        return _check_int(a, value, 0, _edge_high(a, clean, info))
+    return _check_version(a, value, info)
+
+
+def parse_message(content: Any) -> tuple[str, dict[str, Any]]:
+    """(name, raw args) of a command message; raises CommandError for anything else."""
+    if not isinstance(content, Mapping):
+        raise CommandError(f"message must be an object, got {_show(content)}")
+    kind = content.get("type")
+    if not isinstance(kind, str) or kind != "command":
+        raise CommandError(f"unknown message type {_show(kind)}; the widget accepts type 'command'")
+    name = content.get("name")
+    if not isinstance(name, str) or name not in COMMANDS:
+        raise CommandError(f"unknown command {_show(name)}; valid: {', '.join(sorted(COMMANDS))}")
+    args = content.get("args", {})
+    if args is None:
+        args = {}
+    if not isinstance(args, Mapping):
+        raise CommandError(f"{name}: args must be an object, got {_show(args)}")
+    unknown = set(content) - {"type", "name", "args"}
+    if unknown:
+        raise CommandError(f"{name}: unexpected message field(s) {', '.join(sorted(map(_show, unknown)))}")
+    return name, dict(args)
+
+
+def validate(name: str, args: Mapping[str, Any], info: ModelInfo) -> dict[str, Any]:
+    """Check a command's args against the table and the model; return clean keyword arguments."""
+    if not isinstance(name, str) or name not in COMMANDS:
+        raise CommandError(f"unknown command {_show(name)}; valid: {', '.join(sorted(COMMANDS))}")
+    if not isinstance(args, Mapping):
+        raise CommandError(f"{name}: args must be an object, got {_show(args)}")
+    command = COMMANDS[name]
+    unknown = [_show(k) if not isinstance(k, str) else k for k in args if k not in command.arg_names]
+    if unknown:
+        takes = ", ".join(command.arg_names) if command.args else "no arguments"
+        raise CommandError(f"{name}: unknown argument(s) {', '.join(sorted(unknown))}; it takes {takes}")
+    missing = [k for k in command.arg_names if k not in args]
+    if missing:
+        raise CommandError(f"{name}: missing argument(s) {', '.join(missing)}")
+    clean: dict[str, Any] = {}
+    try:
+        for a in command.args:
+            clean[a.name] = _check_arg(a, args[a.name], clean, info)
+    except CommandError as exc:
+        raise CommandError(f"{name}: {exc}") from None
+    return clean
