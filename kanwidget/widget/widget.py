@@ -31,6 +31,7 @@ from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 from kanwidget.widget import snapshot
 from kanwidget.widget.commands import (READ_ONLY, STOPPERS, STRUCTURAL, TRAINERS, CommandError, ModelInfo,
                                        parse_message, validate)
+from kanwidget.widget.protocol import page_table
 from kanwidget.widget.trainer import Trainer
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ class KANWidget(anywidget.AnyWidget):
     inspector = traitlets.Dict().tag(sync=True)
     library = traitlets.List().tag(sync=True)
     has_data = traitlets.Bool(False).tag(sync=True)
+    protocol = traitlets.Dict(page_table()).tag(sync=True)   # the command table (kanwidget.widget.protocol)
 
     def __init__(self, model: "KAN", dataset: dict[str, Any] | None = None, **kwargs: Any) -> None:
         if not _BUNDLE_OK:
