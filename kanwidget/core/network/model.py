@@ -7,14 +7,18 @@ and the static picture in `plot.py`; KAN exposes them as methods with the pykan-
 from __future__ import annotations
 
 import copy
+import numbers
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from kanwidget.core.operations import formula, persistence, simplify, training
 from kanwidget.core.operations import symbolic_edges
 from kanwidget.core.operations import plot as plot_module
+from kanwidget.core.checks import check_float, check_int
+from kanwidget.core.network import limits
 from kanwidget.core.network.history import Lineage, Version
 from kanwidget.core.network.layer import KANLayer
 
@@ -26,15 +30,16 @@ BASE_FUNCTIONS: dict[str, Callable[[Tensor], Tensor]] = {
 
 
 def _parse_width(width: Sequence[Any]) -> list[int]:
-    if isinstance(width, (str, bytes)) or not isinstance(width, Sequence):
+    """Layer sizes from [2, 5, 1] or pykan's [[2, 0], [5, 0], [1, 0]]; Python or numpy ints."""
+    if isinstance(width, (str, bytes)) or not isinstance(width, (Sequence, np.ndarray)):
         raise TypeError(f"width must be a list of layer sizes such as [2, 5, 1], got {width!r}")
     sizes = []
     for entry in width:
         if isinstance(entry, (list, tuple)):  # pykan's [[n, 0], ...] form without multiplication nodes
-            if len(entry) != 2 or entry[1] != 0:
+            if len(entry) != 2 or isinstance(entry[1], (list, tuple)) or entry[1] != 0:
                 raise ValueError(f"width entry {entry!r}: multiplication nodes are not supported; use plain sizes")
             entry = entry[0]
-        if isinstance(entry, bool) or not isinstance(entry, int):
+        if isinstance(entry, (bool, np.bool_)) or not isinstance(entry, numbers.Integral):
             raise TypeError(f"width entries must be integers, got {entry!r} in {list(width)!r}")
         if entry < 1:
             raise ValueError(f"width entries must be >= 1, got {entry} in {list(width)!r}")
@@ -42,6 +47,49 @@ def _parse_width(width: Sequence[Any]) -> list[int]:
     if len(sizes) < 2:
         raise ValueError(f"width needs at least 2 layers (inputs and outputs), got {list(width)!r}")
     return sizes
+
+
+def _check_dtype(dtype: Any) -> torch.dtype:
+    if dtype is None:
+        return torch.get_default_dtype()
+    if dtype not in limits.FLOAT_DTYPES.values():
+        raise TypeError(f"dtype must be one of torch.{', torch.'.join(limits.FLOAT_DTYPES)}, got {dtype!r}")
+    return dtype
+
+
+def _check_names(name: str, names: Any) -> None:
+    if names is not None and (isinstance(names, (str, bytes)) or not isinstance(names, Sequence)):
+        raise TypeError(f"{name} must be a list of names, got {names!r}")
+
+
+def _check_options(grid: Any, k: Any, seed: Any, noise_scale: Any, scale_base_mu: Any, scale_base_sigma: Any,
+                   grid_eps: Any, grid_range: Any, base_fun: Any) -> dict[str, Any]:
+    """The constructor's numbers as plain Python values; errors name the argument."""
+    grid_range = _check_range(grid_range)
+    if not isinstance(base_fun, str) or base_fun not in BASE_FUNCTIONS:
+        raise ValueError(f"unknown base_fun {base_fun!r}; valid: {', '.join(BASE_FUNCTIONS)}")
+    return dict(grid=check_int("grid", grid, 1, limits.MAX_GRID), k=check_int("k", k, 1, limits.MAX_K),
+                seed=check_int("seed", seed, -2 ** 63, 2 ** 64 - 1),
+                noise_scale=check_float("noise_scale", noise_scale, 0.0),
+                scale_base_mu=check_float("scale_base_mu", scale_base_mu),
+                scale_base_sigma=check_float("scale_base_sigma", scale_base_sigma, 0.0),
+                grid_eps=check_float("grid_eps", grid_eps, 0.0, 1.0), grid_range=grid_range, base_fun=base_fun)
+
+
+def _check_range(grid_range: Any) -> list[float]:
+    if isinstance(grid_range, (str, bytes)) or not isinstance(grid_range, (Sequence, np.ndarray)) \
+            or len(grid_range) != 2:
+        raise TypeError(f"grid_range must be (low, high), got {grid_range!r}")
+    low, high = check_float("grid_range[0]", grid_range[0]), check_float("grid_range[1]", grid_range[1])
+    if not low < high:
+        raise ValueError(f"grid_range must be (low, high) with low < high, got {tuple(grid_range)!r}")
+    return [low, high]
+
+
+def _non_finite_rows(x: Tensor) -> str:
+    bad = torch.nonzero(~torch.isfinite(x).all(dim=1)).flatten()
+    shown = ", ".join(str(i) for i in bad[:5].tolist())
+    return f"row {shown}" if len(bad) == 1 else f"{len(bad)} rows ({shown}{', ...' if len(bad) > 5 else ''})"
 
 
 class KAN(nn.Module):
@@ -59,35 +107,27 @@ class KAN(nn.Module):
                  in_vars: Sequence[str] | None = None, out_vars: Sequence[str] | None = None) -> None:
         super().__init__()
         sizes = _parse_width(width)
-        for name, value, low in (("grid", grid, 1), ("k", k, 1)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an integer, got {value!r}")
-            if value < low:
-                raise ValueError(f"{name} must be >= {low}, got {value}")
-        if base_fun not in BASE_FUNCTIONS:
-            raise ValueError(f"unknown base_fun {base_fun!r}; valid: {', '.join(BASE_FUNCTIONS)}")
-        if len(grid_range) != 2 or not float(grid_range[0]) < float(grid_range[1]):
-            raise ValueError(f"grid_range must be (low, high) with low < high, got {tuple(grid_range)!r}")
-        if not 0.0 <= grid_eps <= 1.0:
-            raise ValueError(f"grid_eps must be in [0, 1], got {grid_eps}")
-        dtype = dtype or torch.get_default_dtype()
-        self.config: dict[str, Any] = dict(
-            width=sizes, grid=grid, k=k, seed=seed, noise_scale=noise_scale, scale_base_mu=scale_base_mu,
-            scale_base_sigma=scale_base_sigma, grid_eps=grid_eps, grid_range=[float(g) for g in grid_range],
-            base_fun=base_fun)
-        generator = torch.Generator().manual_seed(int(seed))
+        opts = _check_options(grid, k, seed, noise_scale, scale_base_mu, scale_base_sigma, grid_eps, grid_range,
+                              base_fun)
+        dtype = _check_dtype(dtype)
+        _check_names("in_vars", in_vars)
+        _check_names("out_vars", out_vars)
+        limits.check_model_size(sizes, opts["grid"], opts["k"], dtype)
+        self._row_bytes = limits.bytes_per_row(sizes, opts["grid"], opts["k"], dtype)
+        self.config: dict[str, Any] = dict(width=sizes, **opts)
+        generator = torch.Generator().manual_seed(opts["seed"])
+        layer_opts = {name: opts[name] for name in ("grid", "k", "noise_scale", "scale_base_mu", "scale_base_sigma",
+                                                    "grid_eps")}
         self.layers = nn.ModuleList(
-            KANLayer(sizes[l], sizes[l + 1], grid=grid, k=k, noise_scale=noise_scale, scale_base_mu=scale_base_mu,
-                     scale_base_sigma=scale_base_sigma, grid_eps=grid_eps,
-                     grid_range=(float(grid_range[0]), float(grid_range[1])), base_fun=BASE_FUNCTIONS[base_fun],
-                     generator=generator, dtype=dtype, device=device)
+            KANLayer(sizes[l], sizes[l + 1], **layer_opts, grid_range=tuple(opts["grid_range"]),
+                     base_fun=BASE_FUNCTIONS[base_fun], generator=generator, dtype=dtype, device=device)
             for l in range(len(sizes) - 1))
         self.in_vars = self._check_vars(in_vars, sizes[0], "in_vars")
         self.out_vars = self._check_vars(out_vars, sizes[-1], "out_vars")
         self.lineage = Lineage()
         self.steps_trained = 0
         self.data: dict[str, Tensor] | None = None
-        self.fit_generator = torch.Generator().manual_seed(int(seed))
+        self.fit_generator = torch.Generator().manual_seed(opts["seed"])
         self.edge_scores: list[Tensor] | None = None
         self.node_scores: list[Tensor] | None = None
         self.feature_score: Tensor | None = None
@@ -130,24 +170,42 @@ class KAN(nn.Module):
         return f"width={self.width}, grid={self.grid}, k={self.k}"
 
     # --------------------------------------------------------------- forward
-    def check_input(self, x: Any, what: str = "input") -> Tensor:
-        """Validate and convert x to a (N, width[0]) tensor of the model's dtype and device."""
+    def check_input(self, x: Any, what: str = "x") -> Tensor:
+        """Validate and convert x to a finite (N, width[0]) tensor of the model's dtype and device.
+
+        Accepts tensors and array-likes (lists, numpy arrays of any int/float dtype); 1-D inputs are
+        one sample per entry when width[0] == 1. Errors name `what`.
+        """
         if not isinstance(x, Tensor):
+            if isinstance(x, (str, bytes)) or not isinstance(x, (Sequence, np.ndarray, numbers.Real)):
+                raise TypeError(f"{what} must be a tensor or an array of numbers, got {type(x).__name__}")
             try:
-                x = torch.as_tensor(x)
-            except Exception as exc:
-                raise TypeError(f"{what} must be a tensor or array, got {type(x).__name__}") from exc
+                x = torch.as_tensor(np.asarray(x, dtype=np.float64) if not isinstance(x, np.ndarray) else x)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"{what} must be a tensor or an array of numbers ({exc})") from None
+        if x.dtype == torch.bool or x.is_complex():
+            raise TypeError(f"{what} must hold real numbers, got dtype {x.dtype}")
         if x.dim() == 1 and self.width[0] == 1:
             x = x[:, None]
         if x.dim() != 2 or x.shape[1] != self.width[0]:
             raise ValueError(f"{what} must have shape (N, {self.width[0]}) for width {self.width}, got {tuple(x.shape)}")
-        if not x.is_floating_point():
-            x = x.to(self.dtype)
-        return x.to(device=self.device, dtype=self.dtype)
+        x = x.to(device=self.device, dtype=self.dtype)
+        self._check_rows(x, what)
+        return x
+
+    def _check_rows(self, x: Tensor, what: str) -> None:
+        """Refuse batches with non-finite rows or too big to evaluate (cheap: one reduction)."""
+        if x.numel() and not bool(x.abs().amax() < float("inf")):  # amax propagates NaN
+            raise ValueError(f"{what} has non-finite values (NaN or inf) in {_non_finite_rows(x)}")
+        if x.shape[0] * self._row_bytes > limits.MEMORY_LIMIT_BYTES:
+            limits.check_batch_size(x.shape[0], self._row_bytes, what)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.dim() != 2 or x.shape[1] != self.layers[0].in_dim or x.dtype != self.layers[0].coef.dtype:
+        if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != self.layers[0].in_dim \
+                or x.dtype != self.layers[0].coef.dtype or x.device != self.layers[0].coef.device:
             x = self.check_input(x)
+        else:
+            self._check_rows(x, "x")
         for layer in self.layers:
             x = layer(x)
         return x
