@@ -1,4 +1,5 @@
-"""B-spline bases: exactness against scipy and a plain Cox-de Boor recursion, derivatives, fitting."""
+"""Fast B-spline tables (spline.py): exactness against scipy and the plain Cox-de Boor reference, derivatives,
+non-finite input, fitting."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,6 +7,7 @@ import pytest
 import torch
 
 from kanwidget.core.numerics import spline
+from kanwidget.core.numerics.bspline_reference import bspline_basis_reference, bspline_derivative_reference
 
 scipy_interpolate = pytest.importorskip("scipy.interpolate")
 
@@ -13,20 +15,6 @@ F64 = torch.float64
 
 
 # ----------------------------------------------------------------------------- references
-
-def reference_bases(x: torch.Tensor, knots: torch.Tensor, k: int) -> torch.Tensor:
-    """Textbook Cox-de Boor recursion on every knot (differentiable in x for k >= 1), (N, I, M)."""
-    t = knots.unsqueeze(0)                                          # (1, I, T)
-    xx = x.unsqueeze(-1)                                            # (N, I, 1)
-    b = ((xx >= t[..., :-1]) & (xx < t[..., 1:])).to(x.dtype)
-    for p in range(1, k + 1):
-        d_left = t[..., p:-1] - t[..., :-p - 1]
-        d_right = t[..., p + 1:] - t[..., 1:-p]
-        w_left = torch.where(d_left > 0, (xx - t[..., :-p - 1]) / torch.where(d_left > 0, d_left, 1.0), 0.0)
-        w_right = torch.where(d_right > 0, (t[..., p + 1:] - xx) / torch.where(d_right > 0, d_right, 1.0), 0.0)
-        b = w_left * b[..., :-1] + w_right * b[..., 1:]
-    return b
-
 
 def scipy_bases(x: np.ndarray, t: np.ndarray, k: int) -> np.ndarray:
     """(N, M) basis values of one knot vector from scipy's basis elements, half-open on the right like ours."""
@@ -92,7 +80,7 @@ def test_bases_match_scipy_and_reference(case: str, k: int) -> None:
     got = spline.bspline_basis(x, knots, k)
     assert got.shape == (x.shape[0], knots.shape[0], knots.shape[1] - k - 1)
     assert got.dtype == F64
-    ref = reference_bases(x, knots, k)
+    ref = bspline_basis_reference(x, knots, k)
     torch.testing.assert_close(got, ref, rtol=0, atol=1e-12)
     for i in range(knots.shape[0]):
         expected = scipy_bases(x[:, i].numpy(), knots[i].numpy(), k)
@@ -129,7 +117,52 @@ def test_nan_input_gives_nan_not_error() -> None:
     x = torch.tensor([[float("nan"), 0.3]], dtype=F64)
     b = spline.bspline_basis(x, knots, 3)
     assert torch.isnan(b[0, 0]).any()
-    torch.testing.assert_close(b[0, 1], reference_bases(x, knots, 3)[0, 1], rtol=0, atol=1e-12)
+    torch.testing.assert_close(b[0, 1], bspline_basis_reference(x, knots, 3)[0, 1], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("intervals", [3, 5, 20, 100])
+@pytest.mark.parametrize("k", [0, 1, 3])
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_non_finite_samples_give_nan_rows_never_index_error(intervals: int, k: int, dtype: torch.dtype) -> None:
+    """+inf used to step one row past the table on fine grids (IndexError); now every non-finite sample
+    gives a NaN row for its input, and the other inputs of that sample keep their exact values."""
+    knots = spline.extend_grid(spline.uniform_grid(3, intervals, -1, 1, dtype=dtype), k)
+    inf, nan = float("inf"), float("nan")
+    x = torch.tensor([[inf, 0.3, -0.7], [-inf, 0.9, 0.1], [nan, -0.2, 0.5], [inf, -inf, nan]], dtype=dtype)
+    for requires_grad in (False, True):
+        xa = x.clone().requires_grad_(requires_grad)
+        b = spline.bspline_basis(xa, knots, k)
+        if requires_grad:
+            b.nansum().backward()                                   # the backward must not raise either
+        finite = torch.isfinite(x)
+        assert torch.isnan(b[~finite]).all()
+        ref = bspline_basis_reference(x[finite].reshape(-1, 1).expand(-1, 3), knots, k)
+        got = b[finite]
+        rows, cols = finite.nonzero(as_tuple=True)
+        for n, (r, c) in enumerate(zip(rows.tolist(), cols.tolist())):
+            torch.testing.assert_close(got[n], ref[n, c], rtol=0, atol=1e-6 if dtype == torch.float32 else 1e-12)
+    curve = spline.coef_to_curve(x, knots, torch.ones(3, 2, knots.shape[1] - k - 1, dtype=dtype), k)
+    assert torch.isnan(curve[~torch.isfinite(x)]).all() and torch.isfinite(curve[torch.isfinite(x)]).all()
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_fast_path_agrees_with_reference_on_random_non_uniform_knots(seed: int, k: int) -> None:
+    """Values, the analytic slopes the backward uses, and autograd: all equal the plain recursion."""
+    gen = torch.Generator().manual_seed(100 + seed)
+    widths = torch.rand(4, 7, generator=gen, dtype=F64) ** 3 + 1e-3          # very uneven spacings
+    grid = torch.cumsum(torch.cat([torch.zeros(4, 1, dtype=F64) - 2.0, widths], dim=1), dim=1)
+    knots = spline.extend_grid(grid, k)
+    x = sample_points(knots, 600, seed=seed)
+    values, slopes = spline._bases_and_derivative(x, knots, k, need_derivative=True)
+    torch.testing.assert_close(values, bspline_basis_reference(x, knots, k), rtol=0, atol=1e-11)
+    ref_slopes = bspline_derivative_reference(x, knots, k)
+    scale = ref_slopes.abs().max().clamp_min(1.0)
+    torch.testing.assert_close(slopes / scale, ref_slopes / scale, rtol=0, atol=1e-12)
+    xa = x.clone().requires_grad_()
+    w = torch.randn(values.shape, generator=gen, dtype=F64)
+    (spline.bspline_basis(xa, knots, k) * w).sum().backward()
+    torch.testing.assert_close(xa.grad / scale, (ref_slopes * w).sum(-1) / scale, rtol=0, atol=1e-12)
 
 
 def test_knot_changes_in_place_are_seen() -> None:
@@ -139,7 +172,7 @@ def test_knot_changes_in_place_are_seen() -> None:
     spline.bspline_basis(x, knots, 3)
     with torch.no_grad():
         knots.copy_(grid_updated_knots(3, 5, 3, seed=9))
-    torch.testing.assert_close(spline.bspline_basis(x, knots, 3), reference_bases(x, knots, 3), rtol=0, atol=1e-12)
+    torch.testing.assert_close(spline.bspline_basis(x, knots, 3), bspline_basis_reference(x, knots, 3), rtol=0, atol=1e-12)
 
 
 def test_float32_matches_float64() -> None:
@@ -148,7 +181,7 @@ def test_float32_matches_float64() -> None:
     x = sample_points(knots, 3000, seed=3)
     b32 = spline.bspline_basis(x.float(), knots.float(), k)
     assert b32.dtype == torch.float32
-    ref = reference_bases(x.float().double(), knots.float().double(), k)
+    ref = bspline_basis_reference(x.float().double(), knots.float().double(), k)
     torch.testing.assert_close(b32.double(), ref, rtol=0, atol=1e-5)
 
 
@@ -164,7 +197,7 @@ def test_gradient_matches_autograd_of_reference(case: str, k: int) -> None:
     xa = x.clone().requires_grad_()
     (spline.bspline_basis(xa, knots, k) * weights).sum().backward()
     xb = x.clone().requires_grad_()
-    (reference_bases(xb, knots, k) * weights).sum().backward()
+    (bspline_basis_reference(xb, knots, k) * weights).sum().backward()
     scale = xb.grad.abs().max().clamp_min(1.0)
     torch.testing.assert_close(xa.grad / scale, xb.grad / scale, rtol=0, atol=1e-12)
 
@@ -208,7 +241,7 @@ def test_float32_gradient() -> None:
     w = torch.randn(1000, 16, 8, generator=gen)
     (spline.bspline_basis(xa, knots, k) * w).sum().backward()
     xb = x.double().requires_grad_()
-    (reference_bases(xb, knots.double(), k) * w.double()).sum().backward()
+    (bspline_basis_reference(xb, knots.double(), k) * w.double()).sum().backward()
     torch.testing.assert_close(xa.grad.double(), xb.grad, rtol=0, atol=1e-4)
 
 
@@ -287,5 +320,5 @@ def test_many_inputs_large_batch_float32_matches_reference() -> None:
     knots = grid_updated_knots(64, 5, k, seed=21).float()
     x = sample_points(knots.double(), 1000, seed=5).float()
     b = spline.bspline_basis(x, knots, k)
-    ref = reference_bases(x.double(), knots.double(), k)
+    ref = bspline_basis_reference(x.double(), knots.double(), k)
     torch.testing.assert_close(b.double(), ref, rtol=0, atol=2e-5)

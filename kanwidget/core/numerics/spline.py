@@ -79,7 +79,7 @@ class _Table:
     hi: Tensor | None = None             # (I,) i*B + B - 1, as floats
     n_buckets: int = 0                   # I * B
     bucket_row: Tensor | None = None     # (I*B,) long, K * flat row at the bucket's start (minus the margin)
-    bucket_split: Tensor | None = None   # (I*B,) the one knot inside the (widened) bucket, or +inf
+    bucket_split: Tensor | None = None   # (I*B,) the one knot inside the (widened) bucket, or NaN
     knots: Tensor | None = None          # (I, T) for the searchsorted path
     row_offset: Tensor | None = None     # (I, 1) long, K * i * R
     values_and_slopes: Tensor | None = None  # (I*R*K, 2M): both, for one bag call when both are needed
@@ -165,8 +165,10 @@ def _build_table(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
         starts = origin_b[:, None] + bw[:, None] * torch.arange(n_b, dtype=t.dtype, device=dev)  # (I, B)
         probe = starts - _BUCKET_MARGIN * bw[:, None]
         before = torch.searchsorted(t.contiguous(), probe.contiguous(), right=True)  # knots <= probe: (I, B)
+        # NaN where no knot follows: `x >= NaN` is False even for x = +inf, which lands in the last bucket
+        # (its row is already "right of t_last"); +inf there would step one row past the input's table.
         split = torch.where(before < n_knots, t.gather(1, before.clamp_max(n_knots - 1)),
-                            torch.full_like(probe, math.inf))
+                            torch.full_like(probe, math.nan))
         first = torch.arange(n_in, device=dev, dtype=t.dtype) * n_b
         table.scale = (1.0 / bw).to(dtype)
         table.shift = (first - origin_b / bw).to(dtype)
@@ -225,8 +227,10 @@ def _weights(x: Tensor, knots: Tensor, k: int) -> tuple[_Table, Tensor, Tensor]:
     ab = table.origin.index_select(0, r4)
     u = (x.reshape(-1) - ab[:, 0]).mul_(ab[:, 1])                        # local coordinate in [0, 1)
     powers = u.new_empty(u.shape[0], k + 1)                              # [1, u, u^2, ...], column by column
-    powers[:, 0] = 1.0                                                   # (faster than vander / stack here)
-    if k > 0:
+    if k == 0:                                                           # 1, but NaN for non-finite x
+        powers[:, 0] = u * 0.0 + 1.0
+    else:
+        powers[:, 0] = 1.0                                               # (faster than vander / stack here)
         powers[:, 1] = u
         up = u
         for d in range(2, k + 1):
@@ -289,7 +293,11 @@ class _BSplineBasis(torch.autograd.Function):
 
 
 def bspline_basis(x: Tensor, knots: Tensor, k: int) -> Tensor:
-    """B-spline bases of order k: (N, I) samples, (I, T) knots -> (N, I, T-k-1). Zero outside the knots."""
+    """B-spline bases of order k: (N, I) samples, (I, T) knots -> (N, I, T-k-1). Zero outside the knots.
+
+    A sample that is not finite (NaN, +inf, -inf) gives a row of NaN for its input (never an error);
+    the other inputs of the same sample are unaffected.
+    """
     x, knots = _common(x, knots)
     if x.requires_grad and torch.is_grad_enabled():
         return _BSplineBasis.apply(x, knots, k)
@@ -298,7 +306,7 @@ def bspline_basis(x: Tensor, knots: Tensor, k: int) -> Tensor:
 
 
 def coef_to_curve(x: Tensor, knots: Tensor, coef: Tensor, k: int) -> Tensor:
-    """Evaluate every edge's spline sum_m coef[i,o,m] B_m(x_i): returns (N, I, O)."""
+    """Evaluate every edge's spline sum_m coef[i,o,m] B_m(x_i): returns (N, I, O) (NaN where x_i is not finite)."""
     return torch.einsum("nim,iom->nio", bspline_basis(x, knots, k), coef)
 
 
