@@ -1,31 +1,83 @@
-"""Lineage: the event bus and in-memory version history shared by models derived from one another."""
+"""Lineage: the event bus, version history, change door and running activity shared by related models.
+
+Every state change of a model goes through `with lineage.change(model, label):` (one version per
+outermost change, exact rollback on error); long operations run as an `Activity` with their own stop
+event, and other threads get a ModelBusyError instead of blocking while one runs.
+"""
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-EVENTS = ("fit_start", "step", "fit_end", "grid_update", "structure", "version")
+from kanwidget.core.network.state import ModelState, RestorePoint
+
+if TYPE_CHECKING:
+    from kanwidget.core.network.model import KAN
+
+EVENTS = ("fit_start", "step", "fit_end", "grid_update", "structure", "version", "progress")
+BUSY_POLL_SECONDS = 0.02
+
+
+class ModelBusyError(RuntimeError):
+    """A model operation was called from one thread while a fit or long operation runs in another."""
+
+
+class OperationCancelled(Exception):
+    """A long operation was stopped through its stop token; the model is left as it was before."""
 
 
 @dataclass(frozen=True)
 class Version:
-    """One recorded state of the model: what produced it, its metrics, and a full snapshot."""
+    """One recorded state of the model: what produced it, its metrics, and its (compact, frozen) state."""
     id: int
     label: str
     metrics: dict[str, float]
     structure: str
     parent: int | None
-    snapshot: dict[str, Any] = field(repr=False, compare=False)
+    snapshot: ModelState = field(repr=False, compare=False)
+
+
+@dataclass
+class Activity:
+    """What runs on a lineage now: a fit or a long operation, its thread, stop token and progress."""
+    name: str
+    thread_id: int
+    stop: threading.Event
+    done: int = 0
+    total: int = 0
+    started: float = field(default_factory=time.monotonic)
+    unit: str = "step"
+
+    def describe(self) -> str:
+        progress = f" ({self.unit} {self.done}/{self.total})" if self.total else ""
+        return f"{self.name}{progress}"
+
+    def check(self) -> None:
+        """Raise OperationCancelled if this activity's stop token is set."""
+        if self.stop.is_set():
+            raise OperationCancelled(f"{self.name} cancelled after {self.done}/{self.total} {self.unit}s; "
+                                     "the model is left as it was before")
+
+
+@dataclass
+class Change:
+    """The handle of `Lineage.change`: the body may set the result model, the label and the metrics."""
+    model: "KAN"
+    label: str
+    metrics: dict[str, float] | None = None
+    result: "KAN | None" = None
 
 
 class Lineage:
     """Shared by a model and every model made from it (prune, refine, checkout).
 
-    Holds the subscribers of model events, the version list, the lock that serialises
-    changes to the model, and the stop flag of a running fit.
+    Holds the subscribers of model events, the version list, the lock that serialises changes
+    to the model, and the stack of running activities (see `change`, `begin`, `cancel`).
     """
 
     def __init__(self, max_versions: int = 200) -> None:
@@ -34,7 +86,8 @@ class Lineage:
         self.current: int | None = None
         self.max_versions = max_versions
         self.lock = threading.RLock()
-        self.stop_event = threading.Event()
+        self._activities: list[Activity] = []
+        self._change_depth = 0
         self._next_id = 0
 
     def __deepcopy__(self, memo: dict) -> "Lineage":
@@ -66,8 +119,110 @@ class Lineage:
             except Exception as exc:  # a view must never break training
                 warnings.warn(f"kanwidget: {event!r} handler {fn!r} raised {exc!r}", RuntimeWarning, stacklevel=2)
 
+    # ------------------------------------------------------- busy, activities
+    @property
+    def activity(self) -> Activity | None:
+        """The innermost running activity, else None."""
+        return self._activities[-1] if self._activities else None
+
+    def _acquire(self, what: str) -> None:
+        """Take the lock; raise ModelBusyError at once if another thread's activity runs."""
+        me = threading.get_ident()
+        while True:
+            running = self.activity
+            if running is not None and running.thread_id != me:
+                raise ModelBusyError(f"the model is busy: {running.describe()} running in another thread; "
+                                     f"cannot {what} now; call model.stop_training() or wait")
+            if self.lock.acquire(timeout=BUSY_POLL_SECONDS):
+                return
+
+    @contextmanager
+    def guard(self, what: str) -> Iterator[None]:
+        """Hold the lock for a short model operation (ModelBusyError while another thread's activity runs)."""
+        self._acquire(what)
+        try:
+            yield
+        finally:
+            self.lock.release()
+
+    @contextmanager
+    def begin(self, name: str, total: int = 0, stop: threading.Event | None = None,
+              unit: str = "step") -> Iterator[Activity]:
+        """Run a fit or long operation as this lineage's activity (stop token: `stop` or a new Event)."""
+        if stop is not None and not (callable(getattr(stop, "is_set", None)) and callable(getattr(stop, "set", None))):
+            raise TypeError(f"stop must be a threading.Event, got {type(stop).__name__}")
+        self._acquire(name)
+        activity = Activity(name, threading.get_ident(), stop if stop is not None else threading.Event(),
+                            total=total, unit=unit)
+        self._activities.append(activity)
+        try:
+            yield activity
+        finally:
+            self._activities.remove(activity)
+            self.lock.release()
+
+    def advance(self, activity: Activity, n: int = 1) -> None:
+        """Count n more units done and emit "progress"(activity)."""
+        activity.done += n
+        self.emit("progress", activity)
+
+    def cancel(self) -> bool:
+        """Set the stop token of the running activities; False when nothing runs."""
+        running = list(self._activities)
+        for activity in running:
+            activity.stop.set()
+        return bool(running)
+
+    # ------------------------------------------------------------ the door
+    @contextmanager
+    def change(self, model: "KAN", label: str, kind: str | None = None,
+               metrics: dict[str, float] | None = None) -> Iterator[Change]:
+        """The one door for state changes.
+
+        The body changes `model` in place and/or sets `ch.result`; it may also set `ch.label` and
+        `ch.metrics`. When the outermost change succeeds, one version of (ch.result or model) is
+        recorded, then "structure"(result, kind) is emitted if kind is given. Nested changes fold
+        into the outer one. If the body raises, the model and the history are restored exactly and
+        the exception propagates.
+        """
+        self._acquire(label)
+        try:
+            outer = self._change_depth == 0
+            point = RestorePoint(model)
+            history = (list(self.versions), self.current, self._next_id) if outer else None
+            ch = Change(model, label, metrics)
+            self._change_depth += 1
+            try:
+                yield ch
+            except BaseException:
+                point.restore()
+                if history is not None:
+                    self.versions[:], self.current, self._next_id = history
+                raise
+            finally:
+                self._change_depth -= 1
+            if outer:
+                result = ch.result if ch.result is not None else model
+                self.record_state(ch.label, ch.metrics or {}, result)
+                if kind is not None:
+                    self.emit("structure", result, kind)
+        finally:
+            self.lock.release()
+
     # -------------------------------------------------------------- versions
-    def record(self, label: str, metrics: dict[str, float], structure: str, snapshot: dict[str, Any]) -> Version:
+    def base_state(self) -> ModelState | None:
+        """The state new versions share unchanged tensors with: the current version's, else the latest."""
+        if self.current is not None:
+            for v in reversed(self.versions):
+                if v.id == self.current:
+                    return v.snapshot
+        return self.versions[-1].snapshot if self.versions else None
+
+    def record_state(self, label: str, metrics: dict[str, float], model: "KAN") -> Version:
+        """Record `model`'s current state as a new version (sharing unchanged tensors)."""
+        return self.record(label, metrics, str(model.width), ModelState.of(model, previous=self.base_state()))
+
+    def record(self, label: str, metrics: dict[str, float], structure: str, snapshot: ModelState) -> Version:
         version = Version(self._next_id, label, dict(metrics), structure, self.current, snapshot)
         self._next_id += 1
         self.versions.append(version)

@@ -20,6 +20,7 @@ from kanwidget.core.operations import plot as plot_module
 from kanwidget.core.checks import check_float, check_int
 from kanwidget.core.network import limits
 from kanwidget.core.network.history import Lineage, Version
+from kanwidget.core.network.state import ModelState
 from kanwidget.core.network.layer import KANLayer
 
 BASE_FUNCTIONS: dict[str, Callable[[Tensor], Tensor]] = {
@@ -221,7 +222,7 @@ class KAN(nn.Module):
 
     def update_grid_from_samples(self, x: Tensor) -> None:
         """Adapt every layer's grid to the samples' distribution, layer by layer, keeping the functions."""
-        with self.lineage.lock:
+        with self.lineage.guard("update the grid"):
             x = self.check_input(x)
             with torch.no_grad():
                 for layer in self.layers:
@@ -231,64 +232,63 @@ class KAN(nn.Module):
 
     # ---------------------------------------------------------------- events
     def on(self, event: str, fn: Callable[..., Any]) -> None:
-        """Subscribe to model events (fit_start, step, fit_end, grid_update, structure, version)."""
+        """Subscribe to model events (fit_start, step, fit_end, grid_update, structure, version, progress)."""
         self.lineage.on(event, fn)
 
     def off(self, event: str, fn: Callable[..., Any]) -> None:
         self.lineage.off(event, fn)
 
-    def stop_training(self) -> None:
-        """Ask a running fit (in any thread) to stop; it restores the last completed step and returns."""
-        self.lineage.stop_event.set()
+    def stop_training(self) -> bool:
+        """Stop the running fit or long operation of this lineage (from any thread).
+
+        A fit restores its last completed step and returns; a long operation raises OperationCancelled
+        and leaves the model as before. Returns False (and does nothing) when nothing runs.
+        """
+        return self.lineage.cancel()
 
     # -------------------------------------------------------- snapshot state
-    def snapshot(self) -> dict[str, Any]:
-        """A detached copy of everything needed to rebuild this model exactly."""
-        return {
-            "config": copy.deepcopy(self.config),
-            "width": self.width,
-            "dtype": str(self.dtype).replace("torch.", ""),
-            "state": {name: t.detach().clone() for name, t in self.state_dict().items()},
-            "sym_names": [list(layer.sym_names) for layer in self.layers],
-            "in_vars": self.in_vars, "out_vars": self.out_vars,
-            "steps_trained": self.steps_trained,
-        }
+    def snapshot(self) -> ModelState:
+        """A frozen, detached record of everything needed to rebuild this model exactly."""
+        return ModelState.of(self)
 
     @classmethod
-    def from_snapshot(cls, snap: dict[str, Any], lineage: Lineage | None = None,
+    def from_snapshot(cls, state: ModelState | dict[str, Any], lineage: Lineage | None = None,
                       device: torch.device | str | None = None) -> "KAN":
-        """Rebuild a model from `snapshot()` output (shares `lineage` if given)."""
-        config = dict(snap["config"])
-        config["width"] = snap["width"]
-        dtype = getattr(torch, snap["dtype"])
-        model = cls(**config, dtype=dtype, device=device or "cpu",
-                    in_vars=snap.get("in_vars"), out_vars=snap.get("out_vars"))
+        """Rebuild a model from a ModelState (or its to_dict() form); shares `lineage` if given."""
+        if not isinstance(state, ModelState):
+            state = ModelState.from_dict(state)
+        if state.dtype not in limits.FLOAT_DTYPES:
+            raise ValueError(f"unsupported dtype {state.dtype!r} in model state; valid: {', '.join(limits.FLOAT_DTYPES)}")
+        dtype = limits.FLOAT_DTYPES[state.dtype]
+        model = cls(**state.config_dict(), dtype=dtype, device=device or "cpu",
+                    in_vars=state.in_vars, out_vars=state.out_vars)
         # the grid size of a refined model differs from the config's; rebuild layers to match the state
         for l, layer in enumerate(model.layers):
-            coef = snap["state"][f"layers.{l}.coef"]
+            coef = state.tensors[f"layers.{l}.coef"]
             if coef.shape[-1] != layer.coef.shape[-1]:
                 model.layers[l] = KANLayer(layer.in_dim, layer.out_dim, grid=coef.shape[-1] - layer.k, k=layer.k,
                                            grid_eps=layer.grid_eps, base_fun=layer.base_fun,
                                            generator=torch.Generator().manual_seed(0), dtype=dtype,
                                            device=layer.coef.device)
-        for l, names in enumerate(snap["sym_names"]):
+        for l, names in enumerate(state.sym_names):
             model.layers[l].sym_names = list(names)
-        model.load_state_dict(snap["state"])
-        model.steps_trained = int(snap.get("steps_trained", 0))
+        model.load_state_dict(state.tensors.as_dict())
+        model.steps_trained = state.steps_trained
         if lineage is not None:
             model.lineage = lineage
         return model
 
-    def derive(self, snap: dict[str, Any] | None = None) -> "KAN":
-        """A new model in the same lineage from a snapshot (default: a copy of this one)."""
-        model = type(self).from_snapshot(snap or self.snapshot(), lineage=self.lineage, device=self.device)
+    def derive(self, state: ModelState | None = None) -> "KAN":
+        """A new model in the same lineage from a state (default: a copy of this one)."""
+        model = type(self).from_snapshot(state or self.snapshot(), lineage=self.lineage, device=self.device)
         model.data = self.data
         model.fit_generator.set_state(self.fit_generator.get_state())
         return model
 
     def record_version(self, label: str, metrics: dict[str, float] | None = None) -> Version:
-        """Record the current state as a new version in the lineage's history."""
-        return self.lineage.record(label, metrics or {}, str(self.width), self.snapshot())
+        """Record the current state as a new version in the lineage's history (prefer lineage.change)."""
+        with self.lineage.guard("record a version"):
+            return self.lineage.record_state(label, metrics or {}, self)
 
     @property
     def history(self) -> list[Version]:
@@ -297,11 +297,11 @@ class KAN(nn.Module):
 
     def checkout(self, version: int | Version) -> "KAN":
         """Return a model restored exactly to a recorded version (same lineage)."""
-        with self.lineage.lock:
+        with self.lineage.guard("checkout"):
             vid = version.id if isinstance(version, Version) else version
-            if isinstance(vid, bool) or not isinstance(vid, int):
+            if isinstance(vid, bool) or not isinstance(vid, numbers.Integral):
                 raise TypeError(f"version must be an int id or a Version, got {version!r}")
-            target = self.lineage.get(vid)
+            target = self.lineage.get(int(vid))
             model = self.derive(target.snapshot)
             self.lineage.current = target.id
             self.lineage.emit("structure", model, "checkout")
@@ -309,7 +309,7 @@ class KAN(nn.Module):
 
     def undo(self) -> "KAN":
         """Return the model as it was at the version before the current one."""
-        with self.lineage.lock:
+        with self.lineage.guard("undo"):
             current = self.lineage.current
             if current is None:
                 raise ValueError("nothing to undo: no version has been recorded yet")

@@ -17,7 +17,9 @@ FORMAT_VERSION = 1
 
 def save(model: "KAN", path: str | os.PathLike[str]) -> None:
     """Write the model (structure, weights, symbolic edges) to `path`; nothing else is written."""
-    torch.save({"format": FORMAT, "format_version": FORMAT_VERSION, "snapshot": model.snapshot()}, os.fspath(path))
+    with model.lineage.guard("save"):
+        snap = model.snapshot().to_dict()
+    torch.save({"format": FORMAT, "format_version": FORMAT_VERSION, "snapshot": snap}, os.fspath(path))
 
 
 def load(cls: type["KAN"], path: str | os.PathLike[str], device: torch.device | str = "cpu") -> "KAN":
@@ -46,5 +48,6 @@ def load(cls: type["KAN"], path: str | os.PathLike[str], device: torch.device | 
         model = cls.from_snapshot(snap, device=device)
     except Exception as exc:
         raise ValueError(f"{path} is a corrupt kanwidget model file ({type(exc).__name__}: {exc})") from None
-    model.record_version("load")
+    with model.lineage.change(model, "load"):
+        pass  # records the loaded state as the first version of a new lineage
     return model

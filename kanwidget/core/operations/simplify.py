@@ -1,13 +1,17 @@
 """Importance scores, pruning and grid refinement (methods of KAN)."""
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Sequence
 
 import torch
 from torch import Tensor
 
-from kanwidget.core.numerics import spline
+from kanwidget.core.checks import check_float, check_int
+from kanwidget.core.network import limits
 from kanwidget.core.network.layer import KANLayer
+from kanwidget.core.network.state import ModelState
+from kanwidget.core.numerics import spline
 
 if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
@@ -76,23 +80,21 @@ def _check_paths(model: "KAN", masks: Sequence[Tensor], what: str) -> None:
 
 def _derive_with_layers(model: "KAN", layers: list[KANLayer], data: dict | None = None,
                         in_vars: list[str] | None = None) -> "KAN":
-    snap = model.snapshot()
-    snap["width"] = [layers[0].in_dim] + [layer.out_dim for layer in layers]
-    snap["config"]["grid"] = layers[0].num
-    snap["state"] = {f"layers.{l}.{name}": t.detach().clone()
-                     for l, layer in enumerate(layers) for name, t in layer.state_dict().items()}
-    snap["sym_names"] = [list(layer.sym_names) for layer in layers]
-    if in_vars is not None:
-        snap["in_vars"] = in_vars
-    new = model.derive(snap)
+    changes = {} if in_vars is None else {"in_vars": in_vars}
+    new = model.derive(ModelState.of(model, layers=layers, **changes))
     if data is not None:
         new.data = data
     return new
 
 
-def prune_node(model: "KAN", threshold: float = 1e-2, x: Tensor | None = None, record: bool = True) -> "KAN":
+def _check_threshold(name: str, value: float) -> float:
+    return check_float(name, value, 0.0)
+
+
+def prune_node(model: "KAN", threshold: float = 1e-2, x: Tensor | None = None) -> "KAN":
     """A new model without the hidden nodes whose attribution score is <= threshold."""
-    with model.lineage.lock:
+    threshold = _check_threshold("threshold", threshold)
+    with model.lineage.change(model, "prune nodes", kind="prune") as ch:
         attribute(model, x)
         keep = [list(range(model.width[0]))]
         for level in range(1, model.depth):
@@ -110,16 +112,15 @@ def prune_node(model: "KAN", threshold: float = 1e-2, x: Tensor | None = None, r
                 dropped[keep[l]] = False
                 layers[l].bias += means[l][dropped].sum(0)
         _check_paths(model, [layer.mask for layer in layers], f"pruning with node_th={threshold}")
-        new = _derive_with_layers(model, layers)
-        if record:
-            new.record_version(f"prune nodes -> {new.width}")
-            model.lineage.emit("structure", new, "prune")
-        return new
+        ch.result = _derive_with_layers(model, layers)
+        ch.label = f"prune nodes -> {ch.result.width}"
+    return ch.result
 
 
-def prune_edge(model: "KAN", threshold: float = 3e-2, x: Tensor | None = None, record: bool = True) -> None:
+def prune_edge(model: "KAN", threshold: float = 3e-2, x: Tensor | None = None) -> None:
     """Mask (in place) the edges whose attribution score is <= threshold."""
-    with model.lineage.lock:
+    threshold = _check_threshold("threshold", threshold)
+    with model.lineage.change(model, "prune edges", kind="prune"):
         attribute(model, x)
         masks = [layer.mask * (score > threshold).to(layer.mask) for layer, score in zip(model.layers, model.edge_scores)]
         _check_paths(model, masks, f"pruning with edge_th={threshold}")
@@ -128,22 +129,17 @@ def prune_edge(model: "KAN", threshold: float = 3e-2, x: Tensor | None = None, r
             for layer, m, mean in zip(model.layers, masks, means):
                 layer.bias += (mean * ((layer.mask > 0) & (m <= 0))).sum(0)   # keep removed edges' average
                 layer.mask.copy_(m)
-        if record:
-            model.record_version("prune edges")
-            model.lineage.emit("structure", model, "prune")
 
 
 def prune(model: "KAN", node_th: float = 1e-2, edge_th: float = 3e-2, x: Tensor | None = None) -> "KAN":
     """Remove unimportant hidden nodes, then mask unimportant edges; returns a new, smaller model."""
-    for name, value in (("node_th", node_th), ("edge_th", edge_th)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    with model.lineage.lock:
-        new = prune_node(model, node_th, x, record=False)
-        prune_edge(new, edge_th, x, record=False)
-        new.record_version(f"prune -> {new.width}")
-        model.lineage.emit("structure", new, "prune")
-        return new
+    node_th = _check_threshold("node_th", node_th)
+    edge_th = _check_threshold("edge_th", edge_th)
+    with model.lineage.change(model, "prune", kind="prune") as ch:
+        new = prune_node(model, node_th, x)
+        prune_edge(new, edge_th, x)
+        ch.result, ch.label = new, f"prune -> {new.width}"
+    return new
 
 
 def prune_input(model: "KAN", active_inputs: Sequence[int] | None = None, threshold: float = 1e-2,
@@ -152,7 +148,8 @@ def prune_input(model: "KAN", active_inputs: Sequence[int] | None = None, thresh
 
     The new model's stored data keeps only those input columns.
     """
-    with model.lineage.lock:
+    threshold = _check_threshold("threshold", threshold)
+    with model.lineage.change(model, "prune inputs", kind="prune") as ch:
         n_in = model.width[0]
         if active_inputs is None:
             attribute(model, x)
@@ -172,28 +169,32 @@ def prune_input(model: "KAN", active_inputs: Sequence[int] | None = None, thresh
             cols = torch.as_tensor(ids, dtype=torch.long)
             data = {k: (v[:, cols.to(v.device)] if k.endswith("input") else v) for k, v in model.data.items()}
         in_vars = [model.in_vars[i] for i in ids] if model.in_vars else None
-        new = _derive_with_layers(model, layers, data=data, in_vars=in_vars)
-        new.record_version(f"prune inputs -> {new.width}")
-        model.lineage.emit("structure", new, "prune")
-        return new
+        ch.result = _derive_with_layers(model, layers, data=data, in_vars=in_vars)
+        ch.label = f"prune inputs -> {ch.result.width}"
+    return ch.result
 
 
-def refine(model: "KAN", new_grid: int, x: Tensor | None = None) -> "KAN":
+def refine(model: "KAN", new_grid: int, x: Tensor | None = None, stop: threading.Event | None = None) -> "KAN":
     """A new model on a finer grid (following the data) whose curves are least-squares fits of the current ones.
 
-    Without data, samples spread evenly over the current grid are used.
+    Without data, samples spread evenly over the current grid are used. Reports "progress" per layer;
+    setting `stop` (or model.stop_training()) cancels it with OperationCancelled, the model unchanged.
     """
-    if isinstance(new_grid, bool) or not isinstance(new_grid, int):
-        raise TypeError(f"new_grid must be an integer, got {new_grid!r}")
+    new_grid = check_int("new_grid", new_grid, 1, limits.MAX_GRID)
     if new_grid <= model.grid:
         raise ValueError(f"refine needs a finer grid than the current {model.grid} intervals, got {new_grid}")
-    with model.lineage.lock:
+    limits.check_model_size(model.width, new_grid, model.k, model.dtype)
+    lineage = model.lineage
+    with lineage.begin("refine", total=model.depth, stop=stop, unit="layer") as activity, \
+            lineage.change(model, f"refine grid {model.grid} -> {new_grid}", kind="refine") as ch:
+        lineage.emit("progress", activity)
         if x is None and model.data is None:
             x = _grid_samples(model)
         x = require_inputs(model, x, "refine")
         inputs = model.layer_inputs(x)
         layers = []
         for layer, xl in zip(model.layers, inputs):
+            activity.check()
             fine = KANLayer(layer.in_dim, layer.out_dim, grid=new_grid, k=layer.k, grid_eps=layer.grid_eps,
                             base_fun=layer.base_fun, generator=torch.Generator().manual_seed(0),
                             dtype=layer.coef.dtype, device=layer.coef.device)
@@ -205,10 +206,10 @@ def refine(model: "KAN", new_grid: int, x: Tensor | None = None) -> "KAN":
                     getattr(fine, name).copy_(getattr(layer, name))
             fine.sym_names = list(layer.sym_names)
             layers.append(fine)
-        refined = _derive_with_layers(model, layers)
-        refined.record_version(f"refine grid {model.grid} -> {new_grid}")
-        model.lineage.emit("structure", refined, "refine")
-        return refined
+            lineage.advance(activity)
+        activity.check()
+        ch.result = _derive_with_layers(model, layers)
+    return ch.result
 
 
 def _grid_samples(model: "KAN", n: int = 1001) -> Tensor:

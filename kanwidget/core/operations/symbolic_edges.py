@@ -1,12 +1,14 @@
 """Symbolic edges on a KAN: suggest, fix, unfix, auto_symbolic (methods of KAN)."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 import torch
 from torch import Tensor
 
+from kanwidget.core.checks import check_float, check_int
 from kanwidget.core.operations.simplify import require_inputs
 from kanwidget.core.numerics.symbolic import fit_affine_batched, get_functions, rank_candidates
 
@@ -14,6 +16,8 @@ if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
 
 DEFAULT_RANGE = (-10.0, 10.0)
+EDGE_CHUNK = 64       # edges per batched fit in auto_symbolic (progress and cancel between chunks)
+FUNCTION_CHUNK = 8    # library functions per batched fit in suggest_symbolic
 
 
 @dataclass(frozen=True)
@@ -60,19 +64,36 @@ def edge_samples(model: "KAN", l: int, x: Tensor | None = None) -> tuple[Tensor,
 def suggest_symbolic(model: "KAN", l: int, i: int, j: int, lib: Sequence[str] | None = None, topk: int = 5,
                      weight_simple: float = 0.8, a_range: tuple[float, float] = DEFAULT_RANGE,
                      b_range: tuple[float, float] = DEFAULT_RANGE, verbose: bool = False,
-                     x: Tensor | None = None) -> list[Candidate]:
-    """Rank library functions for edge (l, i, j) by R² and complexity (best first)."""
+                     x: Tensor | None = None, stop: threading.Event | None = None) -> list[Candidate]:
+    """Rank library functions for edge (l, i, j) by R² and complexity (best first).
+
+    Functions are fitted in chunks with a "progress" event after each; setting `stop` (or
+    model.stop_training()) cancels with OperationCancelled.
+    """
     check_edge(model, l, i, j)
-    _check_weight(weight_simple)
+    weight_simple = _check_weight(weight_simple)
+    topk = check_int("topk", topk, 1)
     fns = get_functions(lib)
-    xl, acts = edge_samples(model, l, x)
-    fit = fit_affine_batched(xl[:, i][None, :], acts[:, i, j][None, :], fns, a_range=a_range, b_range=b_range)
+    lineage = model.lineage
+    with lineage.begin("suggest_symbolic", total=len(fns), stop=stop, unit="function") as activity:
+        lineage.emit("progress", activity)
+        xl, acts = edge_samples(model, l, x)
+        xe, ye = xl[:, i][None, :], acts[:, i, j][None, :]
+        r2_parts, param_parts = [], []
+        for start in range(0, len(fns), FUNCTION_CHUNK):
+            activity.check()
+            chunk = fns[start:start + FUNCTION_CHUNK]
+            fit = fit_affine_batched(xe, ye, chunk, a_range=a_range, b_range=b_range)
+            r2_parts.append(fit.r2)
+            param_parts.append(fit.params)
+            lineage.advance(activity, len(chunk))
+        r2, params = torch.cat(r2_parts, dim=1), torch.cat(param_parts, dim=1)
     complexity = torch.tensor([f.complexity for f in fns], dtype=torch.float64)
-    order, scores = rank_candidates(fit.r2, complexity, weight_simple, topk=topk)
+    order, scores = rank_candidates(r2, complexity, weight_simple, topk=topk)
     out = []
     for rank, f_idx in enumerate(order[0].tolist()):
-        p = fit.params[0, f_idx].tolist()
-        out.append(Candidate(fns[f_idx].name, float(fit.r2[0, f_idx]), fns[f_idx].complexity,
+        p = params[0, f_idx].tolist()
+        out.append(Candidate(fns[f_idx].name, float(r2[0, f_idx]), fns[f_idx].complexity,
                              float(scores[0, rank]), (p[0], p[1], p[2], p[3])))
     if verbose:
         for c in out:
@@ -82,14 +103,14 @@ def suggest_symbolic(model: "KAN", l: int, i: int, j: int, lib: Sequence[str] | 
 
 def fix_symbolic(model: "KAN", l: int, i: int, j: int, name: str, fit_params: bool = True,
                  a_range: tuple[float, float] = DEFAULT_RANGE, b_range: tuple[float, float] = DEFAULT_RANGE,
-                 verbose: bool = False, x: Tensor | None = None, record: bool = True) -> float:
+                 verbose: bool = False, x: Tensor | None = None) -> float:
     """Replace edge (l, i, j) by c*f(a*x+b)+d with f = library function `name`; returns the fit's R².
 
     With fit_params=False the edge becomes f(x) exactly (a=c=1, b=d=0) and R² is still reported.
     """
     check_edge(model, l, i, j)
     (fn,) = get_functions([name])
-    with model.lineage.lock:
+    with model.lineage.change(model, f"fix ({l},{i},{j}) {fn.name}", kind="symbolic") as ch:
         xl, acts = edge_samples(model, l, x)
         xe, ye = xl[:, i][None, :], acts[:, i, j][None, :]
         if fit_params:
@@ -101,67 +122,72 @@ def fix_symbolic(model: "KAN", l: int, i: int, j: int, name: str, fit_params: bo
             sst = ((ye - ye.mean()) ** 2).sum()
             r2 = float(1 - ((ye - pred) ** 2).sum() / sst) if sst > 0 else 0.0
         model.layers[l].set_symbolic(i, j, fn.name, params)
+        ch.metrics = {"r2": r2}
         if verbose:
             print(f"fixed ({l},{i},{j}) with {fn.name}, r2={r2:.6f}")
-        if record:
-            model.record_version(f"fix ({l},{i},{j}) {fn.name}", {"r2": r2})
-            model.lineage.emit("structure", model, "symbolic")
-        return r2
+    return r2
 
 
-def unfix_symbolic(model: "KAN", l: int, i: int, j: int, record: bool = True) -> None:
+def unfix_symbolic(model: "KAN", l: int, i: int, j: int) -> None:
     """Turn edge (l, i, j) back into its spline."""
     check_edge(model, l, i, j)
-    with model.lineage.lock:
+    with model.lineage.change(model, f"unfix ({l},{i},{j})", kind="symbolic"):
         model.layers[l].set_symbolic(i, j, None)
-        if record:
-            model.record_version(f"unfix ({l},{i},{j})")
-            model.lineage.emit("structure", model, "symbolic")
 
 
 def auto_symbolic(model: "KAN", lib: Sequence[str] | None = None, weight_simple: float = 0.8,
                   r2_threshold: float = 0.0, a_range: tuple[float, float] = DEFAULT_RANGE,
                   b_range: tuple[float, float] = DEFAULT_RANGE, verbose: int = 1,
-                  x: Tensor | None = None) -> list[SymbolicChoice]:
+                  x: Tensor | None = None, stop: threading.Event | None = None) -> list[SymbolicChoice]:
     """Fix every active spline edge to its best library function (by R² and complexity).
 
-    All edges of a layer and all functions are fitted in one batched call. Edges whose best
-    R² is below r2_threshold stay splines. Returns one SymbolicChoice per edge considered.
+    Edges are fitted against all functions in batched calls of up to EDGE_CHUNK edges, with a
+    "progress" event (activity.done/total in edges) after each. Edges whose best R² is below
+    r2_threshold stay splines. Returns one SymbolicChoice per edge considered. Setting `stop`
+    (or model.stop_training()) cancels with OperationCancelled and leaves the model as before.
     """
-    _check_weight(weight_simple)
+    weight_simple = _check_weight(weight_simple)
+    r2_threshold = check_float("r2_threshold", r2_threshold, finite=False)
     fns = get_functions(lib)
     complexity = torch.tensor([f.complexity for f in fns], dtype=torch.float64)
     choices: list[SymbolicChoice] = []
-    with model.lineage.lock:
+    lineage = model.lineage
+    with lineage.begin("auto_symbolic", stop=stop, unit="edge") as activity, \
+            lineage.change(model, "auto_symbolic", kind="symbolic") as ch:
         xs = require_inputs(model, x, "auto_symbolic")
         inputs = model.layer_inputs(xs)
-        for l, layer in enumerate(model.layers):
-            ii, jj = torch.nonzero(layer.numeric_mask > 0, as_tuple=True)
-            if ii.numel() == 0:
+        edges = [torch.nonzero(layer.numeric_mask > 0, as_tuple=True) for layer in model.layers]
+        activity.total = sum(int(ii.numel()) for ii, _ in edges)
+        lineage.emit("progress", activity)
+        for l, (layer, (ii_all, jj_all)) in enumerate(zip(model.layers, edges)):
+            if ii_all.numel() == 0:
                 continue
             with torch.no_grad():
                 acts = layer.edge_activations(inputs[l])
-            fit = fit_affine_batched(inputs[l][:, ii].T, acts[:, ii, jj].T, fns, a_range=a_range, b_range=b_range)
-            order, _ = rank_candidates(fit.r2, complexity, weight_simple, topk=1)
-            best = order[:, 0]
-            for e, (i, j) in enumerate(zip(ii.tolist(), jj.tolist())):
-                f_idx = int(best[e])
-                r2 = float(fit.r2[e, f_idx])
-                if r2 >= r2_threshold:
-                    layer.set_symbolic(i, j, fns[f_idx].name, fit.params[e, f_idx])
-                    choices.append(SymbolicChoice(l, i, j, fns[f_idx].name, r2))
-                else:
-                    choices.append(SymbolicChoice(l, i, j, None, r2))
-                if verbose:
-                    what = f"fixing ({l},{i},{j}) with {fns[f_idx].name}" if r2 >= r2_threshold else \
-                        f"keeping ({l},{i},{j}) as spline: best {fns[f_idx].name}"
-                    print(f"{what}, r2={r2:.6f}, c={fns[f_idx].complexity}")
-        fixed = sum(c.name is not None for c in choices)
-        model.record_version(f"auto_symbolic ({fixed} edges)")
-        model.lineage.emit("structure", model, "symbolic")
+            for start in range(0, ii_all.numel(), EDGE_CHUNK):
+                activity.check()
+                ii, jj = ii_all[start:start + EDGE_CHUNK], jj_all[start:start + EDGE_CHUNK]
+                fit = fit_affine_batched(inputs[l][:, ii].T, acts[:, ii, jj].T, fns, a_range=a_range,
+                                         b_range=b_range)
+                order, _ = rank_candidates(fit.r2, complexity, weight_simple, topk=1)
+                best = order[:, 0]
+                for e, (i, j) in enumerate(zip(ii.tolist(), jj.tolist())):
+                    f_idx = int(best[e])
+                    r2 = float(fit.r2[e, f_idx])
+                    if r2 >= r2_threshold:
+                        layer.set_symbolic(i, j, fns[f_idx].name, fit.params[e, f_idx])
+                        choices.append(SymbolicChoice(l, i, j, fns[f_idx].name, r2))
+                    else:
+                        choices.append(SymbolicChoice(l, i, j, None, r2))
+                    if verbose:
+                        what = f"fixing ({l},{i},{j}) with {fns[f_idx].name}" if r2 >= r2_threshold else \
+                            f"keeping ({l},{i},{j}) as spline: best {fns[f_idx].name}"
+                        print(f"{what}, r2={r2:.6f}, c={fns[f_idx].complexity}")
+                lineage.advance(activity, int(ii.numel()))
+        activity.check()
+        ch.label = f"auto_symbolic ({sum(c.name is not None for c in choices)} edges)"
     return choices
 
 
-def _check_weight(weight_simple: float) -> None:
-    if isinstance(weight_simple, bool) or not isinstance(weight_simple, (int, float)) or not 0 <= weight_simple <= 1:
-        raise ValueError(f"weight_simple must be a number in [0, 1], got {weight_simple!r}")
+def _check_weight(weight_simple: float) -> float:
+    return check_float("weight_simple", weight_simple, 0.0, 1.0)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -12,12 +13,13 @@ import torch
 from torch import Tensor
 
 from kanwidget.core.data import validate_dataset
+from kanwidget.core.network.history import Activity
 from kanwidget.core.numerics.optim import LBFGS, Adam
+from kanwidget.core.operations.fit_config import OPTIMISERS, FitConfig
 
 if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
 
-OPTIMISERS = ("LBFGS", "Adam")
 PRINT_INTERVAL = 0.1  # seconds between progress-line updates (notebooks keep every write as output)
 
 
@@ -34,7 +36,7 @@ class FitStep:
 
 
 class _Interrupted(Exception):
-    """Raised inside an LBFGS closure when stop_training() was called."""
+    """Raised inside an LBFGS closure when the fit's stop token is set."""
 
 
 class _SparsityPenalty(torch.autograd.Function):
@@ -118,17 +120,8 @@ def _flat_parameters(params: list[Tensor]) -> Tensor:
     return flat
 
 
-def _check_number(name: str, value: Any, low: float | None = None, integer: bool = False,
-                  allow_minus_one: bool = False) -> None:
-    kind = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise TypeError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if allow_minus_one and value == -1:
-        return
-    if low is not None and value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
+class FitError(RuntimeError):
+    """A fit step failed; the model keeps the steps completed before it (recorded as a version)."""
 
 
 def fit(model: "KAN", dataset: dict[str, Tensor], opt: str = "LBFGS", steps: int = 100, log: int = 1,
@@ -137,7 +130,7 @@ def fit(model: "KAN", dataset: dict[str, Tensor], opt: str = "LBFGS", steps: int
         loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None, lr: float = 1.0,
         start_grid_update_step: int = -1, stop_grid_update_step: int = 50, batch: int = -1,
         verbose: bool = True, callbacks: Sequence[Callable[[FitStep], Any]] | None = None,
-        max_iter: int = 20, record: bool = True) -> dict[str, list[float]]:
+        max_iter: int = 20, record: bool = True, stop: threading.Event | None = None) -> dict[str, list[float]]:
     """Train the model; returns {"train_loss", "test_loss", "reg"} per step (RMSE for the default loss).
 
     opt: "LBFGS" (strong-Wolfe line search, `max_iter` inner iterations per step) or "Adam".
@@ -145,64 +138,48 @@ def fit(model: "KAN", dataset: dict[str, Tensor], opt: str = "LBFGS", steps: int
     update_grid: move grids to the data every (stop_grid_update_step // grid_update_num) steps
     until stop_grid_update_step. batch=-1 uses all samples, else a random mini-batch per step.
     callbacks receive a FitStep after every step; the lineage emits fit_start/step/fit_end events.
-    stop_training() (from any thread) ends the fit after restoring the last completed step.
+    stop: this fit's stop token (default: a new one); setting it, or model.stop_training() from any
+    thread, ends the fit after restoring the last completed step. record=False records no version.
     If the loss turns NaN/inf, the last finite weights are restored and a warning is issued.
+    If a step raises (a callback, the optimiser), that step is undone, a version is recorded for the
+    completed steps, "fit_end" is emitted and FitError is raised from the cause.
+    Called from another thread while this lineage runs a fit or long operation: ModelBusyError.
     """
-    # ----- validate everything before touching the model
-    if not isinstance(opt, str) or opt not in OPTIMISERS:
-        raise ValueError(f"unknown optimiser {opt!r}; valid: {', '.join(OPTIMISERS)}")
-    _check_number("steps", steps, 1, integer=True)
-    _check_number("log", log, 1, integer=True)
-    _check_number("lr", lr, 0.0)
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    for name, value in (("lamb", lamb), ("lamb_l1", lamb_l1), ("lamb_entropy", lamb_entropy),
-                        ("lamb_coef", lamb_coef), ("lamb_coefdiff", lamb_coefdiff)):
-        _check_number(name, value, 0.0)
-    _check_number("grid_update_num", grid_update_num, 1, integer=True)
-    _check_number("stop_grid_update_step", stop_grid_update_step, integer=True)
-    _check_number("start_grid_update_step", start_grid_update_step, integer=True)
-    _check_number("batch", batch, 1, integer=True, allow_minus_one=True)
-    _check_number("max_iter", max_iter, 1, integer=True)
-    if loss_fn is not None and not callable(loss_fn):
-        raise TypeError("loss_fn must be callable(pred, target) -> scalar tensor")
-    callbacks = list(callbacks or [])
-    if not all(callable(cb) for cb in callbacks):
-        raise TypeError("callbacks must be callables taking a FitStep")
+    config = FitConfig(opt=opt, steps=steps, log=log, lamb=lamb, lamb_l1=lamb_l1, lamb_entropy=lamb_entropy,
+                       lamb_coef=lamb_coef, lamb_coefdiff=lamb_coefdiff, update_grid=update_grid,
+                       grid_update_num=grid_update_num, loss_fn=loss_fn, lr=lr,
+                       start_grid_update_step=start_grid_update_step, stop_grid_update_step=stop_grid_update_step,
+                       batch=batch, verbose=verbose, callbacks=tuple(callbacks or ()), max_iter=max_iter,
+                       record=record)
     data = validate_dataset(dataset, model.width[0], model.width[-1], dtype=model.dtype, device=model.device)
-
     lineage = model.lineage
-    with lineage.lock:
-        lineage.stop_event.clear()
+    with lineage.begin("fit", total=config.steps, stop=stop) as activity:
+        if not lineage.versions and config.record:
+            with lineage.change(model, "init"):
+                pass
         model.data = dataset
-        if not lineage.versions and record:
-            model.record_version("init")
-        return _run(model, data, opt, steps, log, lamb, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff,
-                    update_grid, grid_update_num, loss_fn, lr, start_grid_update_step, stop_grid_update_step,
-                    batch, verbose, callbacks, max_iter, record)
+        return _run(model, data, config, activity)
 
 
-def _run(model: "KAN", data: dict[str, Tensor], opt: str, steps: int, log: int, lamb: float, lamb_l1: float,
-         lamb_entropy: float, lamb_coef: float, lamb_coefdiff: float, update_grid: bool, grid_update_num: int,
-         loss_fn: Callable[[Tensor, Tensor], Tensor] | None, lr: float, start_grid_update_step: int,
-         stop_grid_update_step: int, batch: int, verbose: bool, callbacks: list[Callable[[FitStep], Any]],
-         max_iter: int, record: bool) -> dict[str, list[float]]:
+def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activity) -> dict[str, list[float]]:
     lineage = model.lineage
-    mse = loss_fn is None
-    loss_fn = loss_fn or (lambda pred, target: torch.mean((pred - target) ** 2))
+    stop = activity.stop
+    mse = cfg.loss_fn is None
+    loss_fn = cfg.loss_fn or (lambda pred, target: torch.mean((pred - target) ** 2))
+    lamb = cfg.lamb
     x_train, y_train = data["train_input"], data["train_label"]
     x_test, y_test = data["test_input"], data["test_label"]
     n_train, n_test = x_train.shape[0], x_test.shape[0]
-    use_batch = batch != -1 and batch < n_train
-    grid_freq = max(1, int(stop_grid_update_step / grid_update_num))
+    use_batch = cfg.batch != -1 and cfg.batch < n_train
+    grid_freq = cfg.grid_interval
     trainable = [p for p in model.parameters() if p.requires_grad]
     flat = _flat_parameters(trainable)
     grad_views = [p.grad for p in trainable]
     params = [flat]
-    if opt == "LBFGS":
-        optimizer: LBFGS | Adam = LBFGS(params, lr=lr, max_iter=max_iter, history_size=10)
+    if cfg.opt == "LBFGS":
+        optimizer: LBFGS | Adam = LBFGS(params, lr=cfg.lr, max_iter=cfg.max_iter, history_size=10)
     else:
-        optimizer = Adam(params, lr=lr)
+        optimizer = Adam(params, lr=cfg.lr)
     results: dict[str, list[float]] = {"train_loss": [], "test_loss": [], "reg": []}
     to_value = math.sqrt if mse else (lambda v: v)
     last: dict[str, Tensor] = {}
@@ -210,91 +187,124 @@ def _run(model: "KAN", data: dict[str, Tensor], opt: str, steps: int, log: int, 
     def evaluate(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         if lamb > 0:
             pred, stds = forward_with_stats(model, x)
-            reg = regularization(model, stds, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff)
+            reg = regularization(model, stds, cfg.lamb_l1, cfg.lamb_entropy, cfg.lamb_coef, cfg.lamb_coefdiff)
         else:
             pred, reg = model(x), x.new_zeros(())
         return loss_fn(pred, y), reg
 
     live = list(model.state_dict().values())       # every tensor of the model, updated in place by training
-    saved = [t.detach().clone() for t in live]      # the last completed step, restored on stop or NaN
+    saved = [t.detach().clone() for t in live]      # the last completed step, restored on stop, NaN or error
+    rng_saved = model.fit_generator.get_state()
 
     def restore() -> None:
         with torch.no_grad():
             torch._foreach_copy_(live, saved)
+        model.fit_generator.set_state(rng_saved)
 
-    lineage.emit("fit_start", model, steps)
+    lineage.emit("fit_start", model, cfg.steps)
     started = time.perf_counter()
     last_print = -math.inf
     stop_reason = ""
-    for step in range(steps):
-        if lineage.stop_event.is_set():
+    failure: BaseException | None = None
+    failed_step = 0
+    for step in range(cfg.steps):
+        if stop.is_set():
             stop_reason = "stopped"
             break
         with torch.no_grad():
             torch._foreach_copy_(saved, live)
         if use_batch:
-            train_id = torch.randperm(n_train, generator=model.fit_generator)[:batch].to(x_train.device)
-            test_id = torch.randperm(n_test, generator=model.fit_generator)[:batch].to(x_test.device)
-            xb, yb, xt, yt = x_train[train_id], y_train[train_id], x_test[test_id], y_test[test_id]
-        else:
-            xb, yb, xt, yt = x_train, y_train, x_test, y_test
-        for p, g in zip(trainable, grad_views):  # a callback may have reset .grad (model.zero_grad())
-            if p.grad is not g:
-                p.grad = g
-        if update_grid and step % grid_freq == 0 and start_grid_update_step <= step < stop_grid_update_step:
-            model.update_grid_from_samples(xb)
-
-        def closure() -> Tensor:
-            if lineage.stop_event.is_set():
-                raise _Interrupted
-            flat.grad.zero_()
-            train_loss, reg = evaluate(xb, yb)
-            objective = train_loss + lamb * reg
-            objective.backward()
-            last["train"], last["reg"] = train_loss.detach(), reg.detach()
-            return objective
-
+            rng_saved = model.fit_generator.get_state()
+        counted = False
         try:
-            if opt == "LBFGS":
+            if use_batch:
+                train_id = torch.randperm(n_train, generator=model.fit_generator)[:cfg.batch].to(x_train.device)
+                test_id = torch.randperm(n_test, generator=model.fit_generator)[:cfg.batch].to(x_test.device)
+                xb, yb, xt, yt = x_train[train_id], y_train[train_id], x_test[test_id], y_test[test_id]
+            else:
+                xb, yb, xt, yt = x_train, y_train, x_test, y_test
+            for p, g in zip(trainable, grad_views):  # a callback may have reset .grad (model.zero_grad())
+                if p.grad is not g:
+                    p.grad = g
+            if cfg.update_grid and step % grid_freq == 0 and \
+                    cfg.start_grid_update_step <= step < cfg.stop_grid_update_step:
+                model.update_grid_from_samples(xb)
+
+            def closure() -> Tensor:
+                if stop.is_set():
+                    raise _Interrupted
+                flat.grad.zero_()
+                train_loss, reg = evaluate(xb, yb)
+                objective = train_loss + lamb * reg
+                objective.backward()
+                last["train"], last["reg"] = train_loss.detach(), reg.detach()
+                return objective
+
+            if cfg.opt == "LBFGS":
                 optimizer.step(closure)
             else:
                 closure()
                 optimizer.step()
+            with torch.no_grad():
+                test_loss = loss_fn(model(xt), yt)
+            values = (float(last["train"]), float(test_loss), float(last["reg"]))
+            bad = _first_non_finite(values)
+            if bad is not None:
+                restore()
+                warnings.warn(f"kanwidget: the {bad[0]} became {bad[1]} at step {step + 1}; stopped and restored "
+                              "the weights of the last finite step", RuntimeWarning, stacklevel=4)
+                stop_reason = "non-finite loss"
+                break
+            model.steps_trained += 1
+            counted = True
+            train_v, test_v, reg_v = to_value(values[0]), to_value(max(values[1], 0.0)), values[2]
+            results["train_loss"].append(train_v)
+            results["test_loss"].append(test_v)
+            results["reg"].append(reg_v)
+            info = FitStep(step + 1, cfg.steps, model.steps_trained, train_v, test_v, reg_v, model)
+            for cb in cfg.callbacks:
+                cb(info)
         except _Interrupted:
             restore()
             stop_reason = "stopped"
             break
-        with torch.no_grad():
-            test_loss = loss_fn(model(xt), yt)
-        values = (float(last["train"]), float(test_loss), float(last["reg"]))
-        if not all(math.isfinite(v) for v in values):
+        except BaseException as exc:  # a callback or the optimiser failed: undo this step entirely
+            if counted:
+                model.steps_trained -= 1
+                for values_list in results.values():
+                    values_list.pop()
             restore()
-            warnings.warn(f"kanwidget: loss became {values[0]} at step {step + 1}; stopped and restored the "
-                          "weights of the last finite step", RuntimeWarning, stacklevel=3)
-            stop_reason = "non-finite loss"
+            failure, failed_step, stop_reason = exc, step + 1, "failed"
             break
-        model.steps_trained += 1
-        train_v, test_v, reg_v = to_value(values[0]), to_value(max(values[1], 0.0)), values[2]
-        results["train_loss"].append(train_v)
-        results["test_loss"].append(test_v)
-        results["reg"].append(reg_v)
-        info = FitStep(step + 1, steps, model.steps_trained, train_v, test_v, reg_v, model)
-        for cb in callbacks:
-            cb(info)
+        activity.done = step + 1
         lineage.emit("step", info)
         now = time.perf_counter()
-        if verbose and ((step % log == 0 and now - last_print >= PRINT_INTERVAL) or step == steps - 1):
+        if cfg.verbose and ((step % cfg.log == 0 and now - last_print >= PRINT_INTERVAL) or step == cfg.steps - 1):
             last_print = now
             elapsed = now - started
             sys.stdout.write(f"\r| train_loss: {train_v:.2e} | test_loss: {test_v:.2e} | reg: {reg_v:.2e} | "
-                             f"{step + 1}/{steps} [{elapsed:.1f}s]")
+                             f"{step + 1}/{cfg.steps} [{elapsed:.1f}s]")
             sys.stdout.flush()
-    if verbose:
+    if cfg.verbose:
         sys.stdout.write(f" ({stop_reason})\n" if stop_reason else "\n")
         sys.stdout.flush()
-    lineage.stop_event.clear()
-    if record and results["train_loss"]:
-        model.record_version(f"fit {opt} x{len(results['train_loss'])}",
-                             {"train_loss": results["train_loss"][-1], "test_loss": results["test_loss"][-1]})
+    completed = len(results["train_loss"])
+    if cfg.record and completed:
+        with lineage.change(model, f"fit {cfg.opt} x{completed}",
+                            metrics={"train_loss": results["train_loss"][-1], "test_loss": results["test_loss"][-1]}):
+            pass
     lineage.emit("fit_end", model, results)
+    if failure is not None:
+        if not isinstance(failure, Exception):
+            raise failure  # KeyboardInterrupt and the like pass through unchanged (after the rollback)
+        raise FitError(f"fit failed at step {failed_step} of {cfg.steps} ({type(failure).__name__}: {failure}); "
+                       f"that step was undone and the model keeps the {completed} completed step(s)") from failure
     return results
+
+
+def _first_non_finite(values: tuple[float, float, float]) -> tuple[str, float] | None:
+    """(which quantity, its value) of the first NaN/inf among (train loss, test loss, regularisation)."""
+    for name, value in zip(("train loss", "test loss", "regularisation"), values):
+        if not math.isfinite(value):
+            return name, value
+    return None
