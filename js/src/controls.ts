@@ -1,14 +1,26 @@
-/** Command buttons and their parameter inputs. */
+/**
+ * Command buttons and their parameter inputs, built from the `protocol` table: which args a
+ * command takes, their input type, default, min/max and help, which commands need data and which
+ * change the model all come from the table. Only the layout (groups, order) is written here.
+ */
 import { h } from "./dom";
-import type { SendCommand } from "./types";
+import { changesModel, dataKw, outOfRange } from "./protocol";
+import type { ArgSpec, CommandSpec, ProtocolTable, SendCommand } from "./types";
 
-export const DATA_COMMANDS = ["train", "step", "prune", "refine", "auto-symbolic"] as const;
-/** Buttons that change the model; disabled while training or busy. */
-export const MODEL_COMMANDS = ["train", "step", "prune", "refine", "auto-symbolic", "undo"] as const;
 export const NO_DATA_TEXT = "Needs a dataset: create the widget with KANWidget(model, dataset)";
+const NO_PROTOCOL_TEXT = "The widget's command table (protocol trait) is missing; re-run the cell";
 const PENDING_TIMEOUT_MS = 20000;
 
-type ButtonName = "train" | "pause" | "step" | "prune" | "refine" | "auto-symbolic" | "undo";
+/** The controls bar: one group per command with its inputs; `extra` buttons follow in the same group. */
+const LAYOUT: { command: string; primary?: boolean; extra?: string[] }[] = [
+  { command: "train", primary: true, extra: ["pause", "step"] },
+  { command: "prune" },
+  { command: "refine" },
+  { command: "auto_symbolic" },
+  { command: "undo" },
+];
+
+type Input = HTMLInputElement | HTMLSelectElement;
 
 export interface ControlsState {
   state: string;
@@ -16,95 +28,136 @@ export interface ControlsState {
   library: string[];
 }
 
-function numInput(kw: string, value: string, attrs: Record<string, string> = {}): HTMLInputElement {
-  return h("input", { type: "number", "data-kw": kw, value, ...attrs, class: "kw-num" });
-}
-
-function field(label: string, input: HTMLElement, title?: string): HTMLLabelElement {
-  return h("label", { class: "kw-field", title }, h("span", { text: label }), input);
-}
-
 export class Controls {
   readonly el: HTMLDivElement;
-  readonly buttons = {} as Record<ButtonName, HTMLButtonElement>;
-  readonly inputs: {
-    steps: HTMLInputElement; opt: HTMLSelectElement; lr: HTMLInputElement; lamb: HTMLInputElement;
-    updateGrid: HTMLInputElement; nodeTh: HTMLInputElement; edgeTh: HTMLInputElement;
-    grid: HTMLInputElement; weightSimple: HTMLInputElement;
-  };
-  private libBox: HTMLDivElement;
-  private libSummary: HTMLElement;
+  /** Buttons by command name (auto_symbolic, not auto-symbolic). */
+  readonly buttons = new Map<string, HTMLButtonElement>();
+  /** Inputs by "command.arg". */
+  readonly inputs = new Map<string, Input>();
+  private table: ProtocolTable | null = null;
+  private tableKey = "";
+  private libBox: HTMLDivElement | null = null;
+  private libSummary: HTMLElement | null = null;
   private noData: HTMLDivElement;
   private library: string[] = [];
   private unchecked = new Set<string>();
-  private pending = new Map<ButtonName, ReturnType<typeof setTimeout>>();
+  private pending = new Map<string, ReturnType<typeof setTimeout>>();
   private state: ControlsState = { state: "idle", hasData: true, library: [] };
   private send: SendCommand;
 
   constructor(send: SendCommand) {
     this.send = send;
-    const opt = h("select", { "data-kw": "opt", class: "kw-select" },
-      h("option", { value: "LBFGS", text: "LBFGS", selected: true }),
-      h("option", { value: "Adam", text: "Adam" }));
-    this.inputs = {
-      steps: numInput("steps", "50", { min: "1", step: "1" }),
-      opt,
-      lr: numInput("lr", "1", { min: "0", step: "any" }),
-      lamb: numInput("lamb", "0", { min: "0", step: "any" }),
-      updateGrid: h("input", { type: "checkbox", "data-kw": "update-grid", checked: true }),
-      nodeTh: numInput("node-th", "0.01", { min: "0", step: "any" }),
-      edgeTh: numInput("edge-th", "0.03", { min: "0", step: "any" }),
-      grid: numInput("grid", "10", { min: "1", step: "1" }),
-      weightSimple: numInput("weight-simple", "0.8", { min: "0", max: "1", step: "0.05" }),
-    };
-    opt.addEventListener("change", () => {
-      // LBFGS likes lr=1, Adam a small one: switch the default when the user has not edited it.
-      const lr = this.inputs.lr;
-      if (opt.value === "Adam" && lr.value === "1") lr.value = "0.01";
-      else if (opt.value === "LBFGS" && lr.value === "0.01") lr.value = "1";
+    this.el = h("div", { class: "kw-controls" });
+    this.noData = h("div", { class: "kw-nodata", hidden: true, text: `${NO_DATA_TEXT}.` });
+    this.build();
+  }
+
+  /** Rebuilds the bar when the table changes (inputs return to their defaults). */
+  setProtocol(table: ProtocolTable | null): void {
+    const key = table ? JSON.stringify(table) : "";
+    if (key === this.tableKey) return;
+    this.table = table;
+    this.tableKey = key;
+    this.build();
+  }
+
+  private spec(name: string): CommandSpec | undefined {
+    return this.table?.commands[name];
+  }
+
+  private build(): void {
+    this.buttons.clear();
+    this.inputs.clear();
+    this.libBox = this.libSummary = null;
+    const groups = LAYOUT.map(({ command, primary, extra }) => {
+      const children: HTMLElement[] = [this.button(command, primary ? "kw-primary" : "")];
+      for (const arg of this.spec(command)?.args ?? []) {
+        const f = this.field(command, arg);
+        if (f) children.push(f);
+      }
+      for (const e of extra ?? []) children.push(this.button(e));
+      return h("div", { class: `kw-group kw-group-${dataKw(command)}` }, ...children);
     });
-    const mk = (name: ButtonName, text: string, title: string, cls = "") => {
-      const b = h("button", { type: "button", "data-kw": name, class: `kw-btn ${cls}`.trim(), title, text });
-      b.dataset.label = text;
-      b.dataset.tip = title;
-      b.addEventListener("click", () => this.click(name));
-      this.buttons[name] = b;
-      return b;
-    };
-    const i = this.inputs;
-    this.libSummary = h("summary", { text: "functions" });
+    this.el.replaceChildren(...groups, this.noData);
+    if (this.libBox) {
+      const lib = this.library;
+      this.library = [];
+      this.setLibrary(lib);
+    }
+    this.refresh();
+  }
+
+  private button(name: string, cls = ""): HTMLButtonElement {
+    const spec = this.spec(name);
+    const text = spec?.label ?? name;
+    const title = spec?.tooltip ?? spec?.help ?? "";
+    const b = h("button", { type: "button", "data-kw": dataKw(name), class: `kw-btn ${cls}`.trim(), title, text });
+    b.dataset.label = text;
+    b.dataset.tip = title;
+    b.addEventListener("click", () => this.click(name));
+    this.buttons.set(name, b);
+    return b;
+  }
+
+  /** The input of one argument (null for args the bar cannot supply, e.g. edge indices). */
+  private field(command: string, arg: ArgSpec): HTMLElement | null {
+    const kw = dataKw(arg.name);
+    const label = arg.label ?? arg.name;
+    const key = `${command}.${arg.name}`;
+    const wrap = (input: HTMLElement, cls = "kw-field") =>
+      h("label", { class: cls, title: arg.help }, input, h("span", { text: label }));
+    switch (arg.type) {
+      case "int":
+      case "float": {
+        const input = h("input", {
+          type: "number", "data-kw": kw, class: "kw-num", value: String(arg.default ?? ""),
+          min: arg.low ?? undefined, max: arg.high ?? undefined, step: arg.type === "int" ? "1" : "any",
+        });
+        this.inputs.set(key, input);
+        return h("label", { class: "kw-field", title: arg.help }, h("span", { text: label }), input);
+      }
+      case "bool": {
+        const input = h("input", { type: "checkbox", "data-kw": kw, checked: arg.default === true });
+        this.inputs.set(key, input);
+        return wrap(input, "kw-field kw-check");
+      }
+      case "choice": {
+        const select = h("select", { "data-kw": kw, class: "kw-select" },
+          ...(arg.choices ?? []).map((c) => h("option", { value: c, text: c, selected: c === arg.default })));
+        select.dataset.prev = select.value;
+        select.addEventListener("change", () => this.choiceChanged(command, arg.name, select));
+        this.inputs.set(key, select);
+        return h("label", { class: "kw-field", title: arg.help }, h("span", { text: label }), select);
+      }
+      case "functions":
+        return this.libraryField(label);
+      default:
+        return null;
+    }
+  }
+
+  /** Another arg's default may follow this choice (lr by opt): switch it when the user has not edited it. */
+  private choiceChanged(command: string, name: string, select: HTMLSelectElement): void {
+    const prev = select.dataset.prev ?? "";
+    for (const arg of this.spec(command)?.args ?? []) {
+      const by = arg.default_by;
+      const input = this.inputs.get(`${command}.${arg.name}`);
+      if (!by || by.arg !== name || !(input instanceof HTMLInputElement)) continue;
+      if (prev in by.values && input.value === String(by.values[prev]) && select.value in by.values) {
+        input.value = String(by.values[select.value]);
+      }
+    }
+    select.dataset.prev = select.value;
+  }
+
+  private libraryField(label: string): HTMLElement {
+    this.libSummary = h("summary", { text: label });
     this.libBox = h("div", { class: "kw-lib-list", "data-kw": "lib" });
     const libAll = h("button", { type: "button", class: "kw-link", text: "all" });
     const libNone = h("button", { type: "button", class: "kw-link", text: "none" });
     libAll.addEventListener("click", () => this.setAllLib(true));
     libNone.addEventListener("click", () => this.setAllLib(false));
-    const lib = h("details", { class: "kw-lib" }, this.libSummary,
-      h("div", { class: "kw-lib-tools" }, libAll, libNone), this.libBox);
-    this.noData = h("div", { class: "kw-nodata", hidden: true, text: `${NO_DATA_TEXT}.` });
-
-    this.el = h("div", { class: "kw-controls" },
-      h("div", { class: "kw-group kw-group-train" },
-        mk("train", "Train", "Train the model", "kw-primary"),
-        field("steps", i.steps), field("opt", i.opt), field("lr", i.lr), field("λ", i.lamb, "lamb: regularisation strength"),
-        h("label", { class: "kw-field kw-check", title: "update the spline grids from the data while training" }, i.updateGrid, h("span", { text: "grid update" })),
-        mk("pause", "Pause", "Stop training after the current step"),
-        mk("step", "Step", "Run one optimiser step"),
-      ),
-      h("div", { class: "kw-group" },
-        mk("prune", "Prune", "Remove unimportant nodes and edges"),
-        field("node", i.nodeTh, "node_th: node importance threshold"), field("edge", i.edgeTh, "edge_th: edge importance threshold"),
-      ),
-      h("div", { class: "kw-group" },
-        mk("refine", "Refine", "Re-fit every spline on a finer grid"),
-        field("grid", i.grid, "new number of grid intervals"),
-      ),
-      h("div", { class: "kw-group" },
-        mk("auto-symbolic", "Auto-symbolic", "Replace every spline edge by its best-fitting formula"),
-        lib, field("simple", i.weightSimple, "weight_simple: 0 = accuracy only, 1 = simplicity only"),
-      ),
-      h("div", { class: "kw-group" }, mk("undo", "Undo", "Go back to the previous version")),
-      this.noData,
-    );
+    return h("details", { class: "kw-lib" }, this.libSummary, h("div", { class: "kw-lib-tools" }, libAll, libNone), this.libBox);
   }
 
   /** Names of the checked library functions. */
@@ -116,12 +169,12 @@ export class Controls {
     for (const n of this.library) {
       if (on) this.unchecked.delete(n); else this.unchecked.add(n);
     }
-    for (const cb of this.libBox.querySelectorAll<HTMLInputElement>("input[type=checkbox]")) cb.checked = on;
+    for (const cb of this.libBox?.querySelectorAll<HTMLInputElement>("input[type=checkbox]") ?? []) cb.checked = on;
     this.updateLibSummary();
   }
 
   private updateLibSummary(): void {
-    this.libSummary.textContent = `functions (${this.selectedLibrary().length}/${this.library.length})`;
+    if (this.libSummary) this.libSummary.textContent = `functions (${this.selectedLibrary().length}/${this.library.length})`;
   }
 
   private setLibrary(names: string[]): void {
@@ -135,63 +188,56 @@ export class Controls {
       });
       return h("label", { class: "kw-lib-item" }, cb, h("span", { text: name }));
     });
-    this.libBox.replaceChildren(...items);
+    this.libBox?.replaceChildren(...items);
     this.updateLibSummary();
   }
 
-  private readNumber(input: HTMLInputElement, opts: { int?: boolean; min?: number; max?: number; minExclusive?: boolean }): number | null {
+  private readNumber(input: HTMLInputElement, arg: ArgSpec): number | null {
     const v = Number(input.value);
-    let ok = input.value.trim() !== "" && Number.isFinite(v);
-    if (ok && opts.int && !Number.isInteger(v)) ok = false;
-    if (ok && opts.min !== undefined && (opts.minExclusive ? v <= opts.min : v < opts.min)) ok = false;
-    if (ok && opts.max !== undefined && v > opts.max) ok = false;
+    const ok = input.value.trim() !== "" && Number.isFinite(v) && (arg.type !== "int" || Number.isInteger(v)) && !outOfRange(arg, v);
     input.classList.toggle("kw-invalid", !ok);
     return ok ? v : null;
   }
 
   /** Arguments of the command a button sends, or null when an input is invalid. */
-  argsFor(name: ButtonName): Record<string, unknown> | null {
-    const i = this.inputs;
-    switch (name) {
-      case "train": {
-        const steps = this.readNumber(i.steps, { int: true, min: 1 });
-        const lr = this.readNumber(i.lr, { min: 0, minExclusive: true });
-        const lamb = this.readNumber(i.lamb, { min: 0 });
-        if (steps === null || lr === null || lamb === null) return null;
-        return { steps, opt: i.opt.value, lr, lamb, update_grid: i.updateGrid.checked };
-      }
-      case "prune": {
-        const node_th = this.readNumber(i.nodeTh, { min: 0 });
-        const edge_th = this.readNumber(i.edgeTh, { min: 0 });
-        if (node_th === null || edge_th === null) return null;
-        return { node_th, edge_th };
-      }
-      case "refine": {
-        const grid = this.readNumber(i.grid, { int: true, min: 1 });
-        return grid === null ? null : { grid };
-      }
-      case "auto-symbolic": {
-        const weight_simple = this.readNumber(i.weightSimple, { min: 0, max: 1 });
+  argsFor(name: string): Record<string, unknown> | null {
+    const spec = this.spec(name);
+    if (!spec) return null;
+    const args: Record<string, unknown> = {};
+    let ok = true;
+    for (const arg of spec.args) {
+      const input = this.inputs.get(`${name}.${arg.name}`);
+      if (arg.type === "functions") {
         const lib = this.selectedLibrary();
-        this.libSummary.classList.toggle("kw-invalid", lib.length === 0 && this.library.length > 0);
-        if (weight_simple === null || (lib.length === 0 && this.library.length > 0)) return null;
-        return { lib, weight_simple };
+        const empty = lib.length === 0 && this.library.length > 0;
+        this.libSummary?.classList.toggle("kw-invalid", empty);
+        if (empty) ok = false;
+        args[arg.name] = this.library.length === 0 && arg.nullable ? null : lib;
+      } else if ((arg.type === "int" || arg.type === "float") && input instanceof HTMLInputElement) {
+        const v = this.readNumber(input, arg);
+        if (v === null) ok = false;
+        args[arg.name] = v;
+      } else if (arg.type === "bool" && input instanceof HTMLInputElement) {
+        args[arg.name] = input.checked;
+      } else if (arg.type === "choice" && input) {
+        args[arg.name] = input.value;
+      } else {
+        return null;     // an argument the bar has no input for
       }
-      default:
-        return {};
     }
+    return ok ? args : null;
   }
 
-  click(name: ButtonName): void {
-    const b = this.buttons[name];
-    if (b.disabled) return;
+  click(name: string): void {
+    const b = this.buttons.get(name);
+    if (!b || b.disabled) return;
     const args = this.argsFor(name);
     if (args === null) return;
-    this.send(name === "auto-symbolic" ? "auto_symbolic" : name, args);
+    this.send(name, args);
     this.setPending(name);
   }
 
-  private setPending(name: ButtonName): void {
+  private setPending(name: string): void {
     const old = this.pending.get(name);
     if (old) clearTimeout(old);
     this.pending.set(name, setTimeout(() => {
@@ -201,7 +247,7 @@ export class Controls {
     this.refresh();
   }
 
-  isPending(name: ButtonName): boolean {
+  isPending(name: string): boolean {
     return this.pending.has(name);
   }
 
@@ -221,15 +267,16 @@ export class Controls {
   private refresh(): void {
     const { state, hasData } = this.state;
     const running = state === "training" || state === "busy";
-    for (const [name, b] of Object.entries(this.buttons) as [ButtonName, HTMLButtonElement][]) {
+    for (const [name, b] of this.buttons) {
+      const spec = this.spec(name);
       const pending = this.pending.has(name);
-      const needsData = (DATA_COMMANDS as readonly string[]).includes(name) && !hasData;
-      const blocked = (MODEL_COMMANDS as readonly string[]).includes(name) && running;
-      b.disabled = pending || needsData || blocked;
+      const needsData = !!spec?.needs_data && !hasData;
+      const blocked = changesModel(spec) && running;
+      b.disabled = !spec || pending || needsData || blocked;
       b.classList.toggle("kw-pending", pending);
       b.setAttribute("aria-busy", pending ? "true" : "false");
       b.textContent = pending ? `${b.dataset.label}…` : (b.dataset.label ?? name);
-      b.title = needsData ? NO_DATA_TEXT : (b.dataset.tip ?? "");
+      b.title = !spec ? NO_PROTOCOL_TEXT : needsData ? NO_DATA_TEXT : (b.dataset.tip ?? "");
     }
     this.noData.hidden = hasData;
     this.el.dataset.state = state;

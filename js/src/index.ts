@@ -7,9 +7,11 @@ import { FormulaPanel } from "./formula";
 import { InspectorPanel } from "./inspector";
 import { LossChart } from "./losschart";
 import { NetworkView } from "./network";
+import { changesModel, normaliseProtocol } from "./protocol";
 import { ErrorBox, StatusLine, normaliseStatus } from "./status";
 import { Timeline } from "./timeline";
-import type { Callback, Graph, SendCommand, WidgetModel } from "./types";
+import type { AnyWidget } from "@anywidget/types";
+import type { Callback, Graph, ProtocolTable, SendCommand, Traits, WidgetModel } from "./types";
 
 export interface View {
   root: HTMLDivElement;
@@ -23,16 +25,18 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   const send: SendCommand = (name, args = {}) => {
     model.send({ type: "command", name, args });
   };
-  const get = (name: string) => {
+  const get = <K extends keyof Traits>(name: K): Traits[K] | undefined => {
     try {
       return model.get(name);
     } catch {
       return undefined;
     }
   };
+  let table: ProtocolTable | null = null;
+  let running = false;
 
   const root = h("div", { class: "kanwidget" });
-  const status = new StatusLine();
+  const status = new StatusLine(() => send("cancel", {}));
   const errorBox = new ErrorBox(() => {
     // Reset the trait so the same message raised again is shown again.
     model.set("error", "");
@@ -67,11 +71,26 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
     network.setData(ok, get("curves"));
     formula.update(get("formula"), ok?.out_vars ?? []);
   };
+  /** Model-changing buttons outside the controls bar (version chips, Fix / Unfix) follow the status too. */
+  const lockOthers = () => {
+    const spec = (name: string) => table?.commands[name];
+    timeline.lock(!spec("checkout") || (running && changesModel(spec("checkout"))));
+    const fix = spec("fix_symbolic");
+    inspector.lock(!fix || (running && changesModel(fix)), !fix?.needs_data || get("has_data") !== false);
+  };
   const onStatus = () => {
     const s = normaliseStatus(get("status"));
+    running = s.state === "training" || s.state === "busy";
     status.update(s);
     controls.update({ state: s.state });
+    lockOthers();
     if (s.state === "idle") controls.clearPending();
+  };
+  const onProtocol = () => {
+    table = normaliseProtocol(get("protocol"));
+    controls.setProtocol(table);
+    status.setProtocol(table);
+    lockOthers();
   };
   const onError = () => {
     const e = get("error");
@@ -85,6 +104,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   const onControls = () => {
     const lib = get("library");
     controls.update({ hasData: get("has_data") !== false, library: Array.isArray(lib) ? lib.map(String) : [] });
+    lockOthers();
   };
   const onCustom = (msg: unknown) => {
     const m = msg as { type?: string; rows?: unknown };
@@ -103,6 +123,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
     ["change:versions", onVersions],
     ["change:library", onControls],
     ["change:has_data", onControls],
+    ["change:protocol", onProtocol],
     ["change:graph", answered],
     ["change:versions", answered],
     ["change:inspector", answered],
@@ -110,6 +131,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   ];
   for (const [ev, cb] of handlers) model.on(ev, cb);
 
+  onProtocol();
   onControls();
   onGraph();
   onStatus();
@@ -138,7 +160,7 @@ function render({ model, el }: { model: WidgetModel; el: HTMLElement }): () => v
   return () => view.destroy();
 }
 
-export default { render };
+export default { render } satisfies AnyWidget<Traits>;
 
 // Named exports for the browser harness and the benchmark (anywidget only uses the default export).
 export { computeLayout, preferredHeight } from "./layout";

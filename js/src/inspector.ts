@@ -25,6 +25,8 @@ export function isOpen(ins: unknown): ins is Inspector {
 export class InspectorPanel {
   readonly el: HTMLDivElement;
   private send: SendCommand;
+  private locked = false;
+  private canFix = true;
 
   constructor(send: SendCommand) {
     this.send = send;
@@ -56,6 +58,20 @@ export class InspectorPanel {
     }
     children.push(this.table(ins));
     this.el.replaceChildren(...children);
+    this.lock(this.locked, this.canFix);
+  }
+
+  /**
+   * locked: the model is training or busy, so Fix / Unfix (model changes) are disabled;
+   * canFix: false when fixing is not possible (it needs a dataset).
+   */
+  lock(locked: boolean, canFix = true): void {
+    this.locked = locked;
+    this.canFix = canFix;
+    for (const b of this.el.querySelectorAll<HTMLButtonElement>("[data-kw=fix], [data-kw=unfix]")) {
+      const fixed = b.dataset.kw === "fix" && b.closest(".kw-fixed") !== null;
+      b.disabled = locked || fixed || (b.dataset.kw === "fix" && !canFix);
+    }
   }
 
   private plot(ins: Inspector): SVGSVGElement {

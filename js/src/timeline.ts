@@ -6,6 +6,7 @@ export class Timeline {
   readonly el: HTMLDivElement;
   private list: HTMLDivElement;
   private send: SendCommand;
+  private locked = false;
 
   constructor(send: SendCommand) {
     this.send = send;
@@ -30,17 +31,26 @@ export class Timeline {
         h("span", { class: "kw-version-label", text: v.label || `v${v.id}` }),
         h("span", { class: "kw-version-loss", text: loss === null || loss === undefined ? "" : fmtNum(loss) }));
       chip.addEventListener("click", () => {
-        if (!v.current) this.send("checkout", { id: Number(v.id) });
+        if (!v.current && !this.locked) this.send("checkout", { id: Number(v.id) });
       });
       if (k > 0) chips.push(h("span", { class: "kw-version-sep", "aria-hidden": "true", text: "›" }));
       chips.push(chip);
     });
     if (!chips.length) chips.push(h("span", { class: "kw-muted", text: "no versions yet" }));
     this.list.replaceChildren(...chips);
+    this.lock(this.locked);
     const cur = this.list.querySelector<HTMLElement>(".kw-version.current");
     // Keep the current chip in view without scrolling the notebook page itself.
     if (cur && this.list.scrollWidth > this.list.clientWidth) {
       this.list.scrollLeft = Math.max(0, cur.offsetLeft - this.list.clientWidth / 2);
+    }
+  }
+
+  /** While the model is training or busy, checking out (a model change) is disabled. */
+  lock(locked: boolean): void {
+    this.locked = locked;
+    for (const chip of this.list.querySelectorAll<HTMLButtonElement>(".kw-version")) {
+      chip.disabled = locked && !chip.classList.contains("current");
     }
   }
 }

@@ -1,4 +1,5 @@
 /** Protocol types shared with the Python side (see docs/ARCHITECTURE.md, "Widget protocol"). */
+import type { AnyModel } from "@anywidget/types";
 
 export interface GraphEdge {
   i: number;
@@ -33,6 +34,12 @@ export interface Status {
   text: string;
   step: number;
   steps: number;
+  /** Progress of a long command (optional): its name, done/total units, estimate, whether `cancel` stops it. */
+  command?: string;
+  done?: number;
+  total?: number;
+  eta_s?: number | null;
+  cancellable?: boolean;
 }
 
 export interface Formula {
@@ -73,15 +80,63 @@ export type BytesLike = DataView | ArrayBuffer | ArrayBufferView | null | undefi
 
 export type Callback = (...args: any[]) => void;
 
-/** The subset of the anywidget model used by the view. */
-export interface WidgetModel {
-  get(name: string): any;
-  set(name: string, value: unknown): void;
-  save_changes(): void;
-  on(event: string, cb: Callback): void;
-  off(event: string, cb?: Callback): void;
-  send(content: unknown, callbacks?: unknown, buffers?: unknown): void;
+/** The `protocol` trait: the command table of kanwidget/widget/protocol.py (`page_table()`). */
+export type ArgType = "int" | "float" | "bool" | "choice" | "function" | "functions" | "edge_index" | "version";
+export type CommandKind = "stop" | "read" | "train" | "change";
+
+export interface ArgSpec {
+  name: string;
+  type: ArgType;
+  help: string;
+  default: unknown;
+  required: boolean;
+  label: string | null;
+  low?: number | null;
+  high?: number | null;
+  low_open?: boolean;
+  high_open?: boolean;
+  /** a model quantity the value must exceed (checked by Python; e.g. "grid") */
+  above?: string | null;
+  choices?: string[];
+  nullable?: boolean;
+  role?: "layer" | "in" | "out";
+  default_by?: { arg: string; values: Record<string, unknown> };
 }
+
+export interface CommandSpec {
+  kind: CommandKind;
+  needs_data: boolean;
+  help: string;
+  label: string | null;
+  tooltip: string | null;
+  progress_unit: string | null;
+  args: ArgSpec[];
+}
+
+export interface ProtocolTable {
+  version: number;
+  commands: Record<string, CommandSpec>;
+  optimisers: string[];
+  events: string[];
+}
+
+/** Every synced trait of KANWidget with its type (`{}` = empty graph / closed inspector). */
+export interface Traits {
+  graph: Graph | Record<string, never>;
+  curves: BytesLike;
+  metrics: BytesLike;
+  status: Status;
+  error: string;
+  formula: Formula;
+  versions: VersionInfo[];
+  inspector: Inspector | Record<string, never>;
+  library: string[];
+  has_data: boolean;
+  protocol: ProtocolTable | Record<string, never>;
+}
+
+/** The anywidget model of KANWidget, typed by its traits. */
+export type WidgetModel = AnyModel<Traits>;
 
 export interface CommandMessage {
   type: "command";

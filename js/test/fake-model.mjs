@@ -5,6 +5,8 @@ export class FakeModel {
     this.listeners = new Map();
     this.sent = [];
     this.saved = 0;
+    // anywidget's AnyModel has a widget manager; the view never uses it
+    this.widget_manager = { get_model: async () => { throw new Error("FakeModel has no widget manager"); } };
   }
   get(name) {
     return this.state[name];

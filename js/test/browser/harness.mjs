@@ -4,22 +4,31 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { ARTIFACTS, launch, page, serve, watchErrors } from "./serve.mjs";
 
+const LOAD = `const { loadFixtures, fixtureState } = await import("/js/test/fixtures.mjs");\nconst fx = await loadFixtures();\n`;
+
 const SMALL = `
-const model = new FakeModel(fake.smallState());
+${LOAD}const model = new FakeModel(fake.smallState({ protocol: fx.protocol }));
 window.model = model;
 window.cleanup = widget.render({ model, el: document.getElementById("app") });
 `;
 const BIG = `
-const net = fake.makeNetwork([8, 64, 64, 1], { P: 48, seed: 5 });
-const model = new FakeModel(fake.smallState({ ...net, formula: { latex: [], sympy: [], spline_edges: 4672 }, versions: fake.makeVersions(2, 1) }));
+${LOAD}const net = fake.makeNetwork([8, 64, 64, 1], { P: 48, seed: 5 });
+const model = new FakeModel(fake.smallState({ ...net, formula: { latex: [], sympy: [], spline_edges: 4672 }, versions: fake.makeVersions(2, 1), protocol: fx.protocol }));
 window.model = model;
 window.cleanup = widget.render({ model, el: document.getElementById("app") });
 `;
 const NODATA = `
-const { graph, curves } = fake.makeNetwork([3, 3, 2], { P: 32, seed: 2 });
+${LOAD}const { graph, curves } = fake.makeNetwork([3, 3, 2], { P: 32, seed: 2 });
 const model = new FakeModel({ graph, curves, metrics: new DataView(new ArrayBuffer(0)),
   status: { state: "idle", text: "", step: 0, steps: 0 }, error: "", formula: { latex: [], sympy: [], spline_edges: 15 },
-  versions: fake.makeVersions(1, 0), inspector: {}, library: fake.LIBRARY, has_data: false });
+  versions: fake.makeVersions(1, 0), inspector: {}, library: fake.LIBRARY, has_data: false, protocol: fx.protocol });
+window.model = model;
+widget.render({ model, el: document.getElementById("app") });
+`;
+
+// the state of a real widget (fixtures written by tests/widget/test_fixtures.py)
+const REAL = `
+${LOAD}const model = new FakeModel(fixtureState(fx));
 window.model = model;
 widget.render({ model, el: document.getElementById("app") });
 `;
@@ -35,7 +44,7 @@ function check(cond, what) {
 }
 
 mkdirSync(ARTIFACTS, { recursive: true });
-const server = await serve({ "/small": page(SMALL), "/big": page(BIG), "/nodata": page(NODATA) });
+const server = await serve({ "/small": page(SMALL), "/big": page(BIG), "/nodata": page(NODATA), "/real": page(REAL) });
 const browser = await launch();
 try {
   const ctx = await browser.newContext({ viewport: { width: 1200, height: 860 }, deviceScaleFactor: 2 });
@@ -136,6 +145,22 @@ try {
   check((await p.locator("[data-kw=train]").getAttribute("title")).includes("dataset"), "no data: title says a dataset is needed");
   check(await p.locator(".kw-nodata").isVisible(), "no data: note visible");
   await p.screenshot({ path: resolve(ARTIFACTS, "widget-nodata.png"), fullPage: true });
+
+  console.log("real-model fixtures, progress and cancel");
+  await p.goto(`${server.url}/real`);
+  await p.waitForFunction(() => window.__ready && document.querySelector(".kanwidget")?.dataset.edges !== undefined);
+  check((await root.getAttribute("data-nodes")) === "6" && (await root.getAttribute("data-symbolic-edges")) === "1", "real: [2,3,1] with one symbolic edge");
+  check(!(await p.locator("[data-kw=cancel]").isVisible()), "real: no Cancel while idle");
+  await p.evaluate(() => window.model.set("status", { state: "busy", text: "", step: 0, steps: 0, command: "auto_symbolic", done: 12, total: 40, eta_s: 8, cancellable: true }));
+  check((await p.locator(".kw-status-text").textContent()) === "auto-symbolic 12/40 edges · ~8 s left", "progress text");
+  check(await p.locator(".kw-progress").isVisible(), "progress bar visible");
+  check(await p.locator("[data-kw=refine]").isDisabled() && await p.locator(".kw-version[data-id='0']").isDisabled(), "model-changing controls disabled while busy");
+  const cancel = p.getByRole("button", { name: /^Cancel/ });
+  check(await cancel.isVisible(), "Cancel visible by its accessible name");
+  await p.screenshot({ path: resolve(ARTIFACTS, "widget-progress.png"), clip: { x: 0, y: 0, width: 1200, height: 160 } });
+  await cancel.focus();
+  await p.keyboard.press("Enter");
+  check(JSON.stringify(await p.evaluate(() => window.model.sent.at(-1))) === JSON.stringify({ type: "command", name: "cancel", args: {} }), "Enter on Cancel sends cancel");
 
   check(errors.length === 0, `no console errors${errors.length ? `: ${errors.join(" | ")}` : ""}`);
 } finally {

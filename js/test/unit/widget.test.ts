@@ -4,10 +4,11 @@ import widget, { createView, type View } from "../../src/index";
 import { FakeModel } from "../fake-model.mjs";
 // @ts-ignore plain JS fixture
 import { smallState, makeNetwork, makeInspector, makeMetricsRows, metricsBytes, makeVersions } from "../fake.mjs";
+import { PROTOCOL } from "./fixtures";
 
 let views: View[] = [];
 function mount(overrides: Record<string, unknown> = {}) {
-  const model = new FakeModel(smallState(overrides));
+  const model = new FakeModel(smallState({ protocol: PROTOCOL, ...overrides }));
   const el = document.createElement("div");
   document.body.append(el);
   const view = createView(model, el);
@@ -147,13 +148,14 @@ describe("controls", () => {
     expect(byName.undo).toEqual({});
   });
 
-  it("disables the data-needing buttons when has_data is false", () => {
+  it("disables the data-needing buttons when has_data is false (refine needs no data)", () => {
     const { model, $ } = mount({ has_data: false });
-    for (const k of ["train", "step", "prune", "refine", "auto-symbolic"]) {
+    for (const k of ["train", "step", "prune", "auto-symbolic"]) {
       const b = $<HTMLButtonElement>(`[data-kw=${k}]`);
       expect(b.disabled).toBe(true);
       expect(b.title).toMatch(/dataset/);
     }
+    expect($<HTMLButtonElement>("[data-kw=refine]").disabled).toBe(false);
     expect($<HTMLButtonElement>("[data-kw=undo]").disabled).toBe(false);
     expect($(".kw-nodata").hidden).toBe(false);
     model.set("has_data", true);
