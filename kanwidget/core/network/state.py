@@ -28,28 +28,36 @@ class TensorTable:
 
     @classmethod
     def pack(cls, tensors: Mapping[str, Tensor], previous: "TensorTable | None" = None) -> "TensorTable":
-        """Detached copies of `tensors`; those equal (same dtype, shape, values) to `previous`'s are shared."""
-        buffers: list[Tensor] = []
-        buffer_index: dict[int, int] = {}
-        entries: list[Any] = []
+        """Detached copies of `tensors`; those equal (same dtype, shape, values) to `previous`'s are shared,
+        and so are the table's tuples where nothing moved (a version costs what changed)."""
+        names = tuple(tensors)
+        old = {name: k for k, name in enumerate(previous.names)} if previous is not None else {}
+        shared: dict[str, int] = {}          # name -> index of its entry in previous
         fresh: dict[tuple[torch.dtype, torch.device], list[tuple[int, Tensor]]] = {}
-        old = dict(zip(previous.names, range(len(previous.names)))) if previous is not None else {}
         for pos, (name, t) in enumerate(tensors.items()):
             t = t.detach()
             k = old.get(name)
             if k is not None:
-                b, offset, shape = previous.entries[k]  # type: ignore[union-attr]
                 view = previous.view(k)  # type: ignore[union-attr]
-                if view.dtype == t.dtype and view.device == t.device and tuple(t.shape) == shape \
+                if view.dtype == t.dtype and view.device == t.device and view.shape == t.shape \
                         and torch.equal(view, t):
-                    src = previous.buffers[b]  # type: ignore[union-attr]
-                    if id(src) not in buffer_index:
-                        buffer_index[id(src)] = len(buffers)
-                        buffers.append(src)
-                    entries.append((buffer_index[id(src)], offset, shape))
+                    shared[name] = k
                     continue
-            entries.append(None)
             fresh.setdefault((t.dtype, t.device), []).append((pos, t))
+        buffers: list[Tensor] = []
+        remap: dict[int, int] = {}
+        if previous is not None:             # keep previous buffers still referenced, in their order
+            used = {previous.entries[k][0] for k in shared.values()}
+            for b, buf in enumerate(previous.buffers):
+                if b in used:
+                    remap[b] = len(buffers)
+                    buffers.append(buf)
+        entries: list[Any] = [None] * len(names)
+        for pos, name in enumerate(names):
+            k = shared.get(name)
+            if k is not None:
+                entry = previous.entries[k]  # type: ignore[union-attr]
+                entries[pos] = entry if remap[entry[0]] == entry[0] else (remap[entry[0]], entry[1], entry[2])
         for group in fresh.values():
             flat = torch.cat([t.reshape(-1) for _, t in group]) if len(group) > 1 else group[0][1].reshape(-1).clone()
             index, offset = len(buffers), 0
@@ -57,7 +65,13 @@ class TensorTable:
             for pos, t in group:
                 entries[pos] = (index, offset, tuple(t.shape))
                 offset += t.numel()
-        return cls(tuple(tensors), tuple(entries), tuple(buffers))
+        if previous is not None:
+            names = previous.names if previous.names == names else names
+            if tuple(entries) == previous.entries:
+                entries = list(previous.entries)
+            if len(buffers) == len(previous.buffers) and all(a is b for a, b in zip(buffers, previous.buffers)):
+                return cls(names, previous.entries, previous.buffers)
+        return cls(names, tuple(entries), tuple(buffers))
 
     def view(self, k: int) -> Tensor:
         b, offset, shape = self.entries[k]
