@@ -10,25 +10,11 @@ functions (N samples per edge), with the default settings (101x101 coarse grid,
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
-import pathlib
-import sys
 import time
 
 import torch
 
-
-def _load():
-    try:
-        return importlib.import_module("kanwidget.core.numerics.symbolic")
-    except Exception:
-        path = pathlib.Path(__file__).resolve().parents[1] / "kanwidget" / "core" / "symbolic.py"
-        spec = importlib.util.spec_from_file_location("_symbolic_bench", path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = mod
-        spec.loader.exec_module(mod)
-        return mod
+from kanwidget.core.numerics import symbolic
 
 
 LIB = ["x", "x^2", "x^3", "exp", "sin", "tanh", "gaussian", "log", "1/x", "sqrt"]
@@ -67,7 +53,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    S = _load()
+    S = symbolic
     print(f"torch {torch.__version__}, threads={torch.get_num_threads()}, functions={LIB}")
     bench(S, 1, 100)  # warm-up
     t = bench(S, 3, args.n, repeat=5)
