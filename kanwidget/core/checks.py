@@ -18,7 +18,8 @@ def _short(value: Any, limit: int = 40) -> str:
 
 
 def _is_bool(value: Any) -> bool:
-    return isinstance(value, bool) or type(value).__name__ == "bool_"  # numpy.bool_ without importing numpy
+    kind = type(value)  # numpy.bool_ (named "bool" in numpy 2) without importing numpy
+    return isinstance(value, bool) or (kind.__module__ == "numpy" and kind.__name__ in ("bool_", "bool"))
 
 
 def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:

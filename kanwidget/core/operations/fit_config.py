@@ -7,16 +7,17 @@ from typing import Any, Callable, Sequence
 
 from torch import Tensor
 
-from kanwidget.core.checks import check_float, check_int
+from kanwidget.core.checks import check_bool, check_float, check_int
 
 OPTIMISERS = ("LBFGS", "Adam")
 MAX_COUNT = 2 ** 31 - 1   # bound of step counts and intervals (beyond it nothing would finish anyway)
 
 
 def _flag(name: str, value: Any) -> bool:
-    if isinstance(value, numbers.Integral) or type(value).__name__ == "bool_":
+    """A bool, also from numpy bools and the integers 0/1 (older callers pass verbose=0)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) in (0, 1):
         return bool(value)
-    raise TypeError(f"{name} must be True or False, got {value!r}")
+    return check_bool(name, value)
 
 
 @dataclass(frozen=True)
