@@ -3,10 +3,29 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from kanwidget.core.checks import check_int
+
 DATASET_KEYS = ("train_input", "train_label", "test_input", "test_label")
+MAX_VARIABLES = 100_000
+MAX_SAMPLES = 10 ** 9       # values (rows x variables) create_dataset may sample
+
+
+def _check_ranges(ranges: Any, n_var: int) -> Tensor:
+    """ranges as an (n_var, 2) float64 tensor of finite [low, high] pairs with low < high."""
+    try:
+        r = torch.as_tensor(np.asarray(ranges, dtype=np.float64))
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"ranges must be [low, high] or {n_var} such pairs of numbers, got {ranges!r}") from None
+    if r.shape == (2,):
+        r = r.expand(n_var, 2)
+    if r.shape != (n_var, 2) or not bool(torch.isfinite(r).all()) or not bool((r[:, 0] < r[:, 1]).all()):
+        raise ValueError(f"ranges must be [low, high] or {n_var} such pairs of finite numbers with low < high, "
+                         f"got {ranges!r}")
+    return r
 
 
 def create_dataset(f: Callable[[Tensor], Tensor], n_var: int = 2, ranges: Sequence[float] | Sequence[Sequence[float]] = (-1, 1),
@@ -20,19 +39,21 @@ def create_dataset(f: Callable[[Tensor], Tensor], n_var: int = 2, ranges: Sequen
     Returns {"train_input", "train_label", "test_input", "test_label"}.
     """
     if not callable(f):
-        raise TypeError("f must be callable")
-    for name, value in (("n_var", n_var), ("train_num", train_num), ("test_num", test_num)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    n_var = check_int("n_var", n_var, 1, MAX_VARIABLES)
+    train_num = check_int("train_num", train_num, 1, MAX_SAMPLES)
+    test_num = check_int("test_num", test_num, 1, MAX_SAMPLES)
+    seed = check_int("seed", seed, -2 ** 63, 2 ** 64 - 1)
+    if n_var * (train_num + test_num) > MAX_SAMPLES:
+        raise ValueError(f"n_var * (train_num + test_num) = {n_var * (train_num + test_num)} values is above the "
+                         f"limit of {MAX_SAMPLES}; lower train_num or test_num")
     if f_mode not in ("col", "row"):
         raise ValueError(f"f_mode must be 'col' or 'row', got {f_mode!r}")
+    if dtype is not None and dtype not in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+        raise TypeError(f"dtype must be a floating torch dtype (torch.float32, torch.float64, ...), got {dtype!r}")
     dtype = dtype or torch.get_default_dtype()
-    r = torch.as_tensor(ranges, dtype=torch.float64)
-    if r.shape == (2,):
-        r = r.expand(n_var, 2)
-    if r.shape != (n_var, 2) or not bool((r[:, 0] < r[:, 1]).all()):
-        raise ValueError(f"ranges must be [low, high] or {n_var} such pairs with low < high, got {ranges!r}")
-    gen = torch.Generator().manual_seed(int(seed))
+    r = _check_ranges(ranges, n_var)
+    gen = torch.Generator().manual_seed(seed)
     lo, span = r[:, 0].to(dtype), (r[:, 1] - r[:, 0]).to(dtype)
 
     def sample(n: int) -> Tensor:
@@ -84,9 +105,16 @@ def validate_dataset(dataset: Any, n_in: int, n_out: int, dtype: torch.dtype | N
                              f"the model's {want} {role}")
         if value.shape[0] == 0:
             raise ValueError(f"dataset[{key!r}] is empty")
-        if not bool(torch.isfinite(value).all()):
-            raise ValueError(f"dataset[{key!r}] contains NaN or inf values")
-        out[key] = value.to(device=device, dtype=dtype or value.dtype)
+        if value.dtype == torch.bool or value.is_complex():
+            raise TypeError(f"dataset[{key!r}] must hold real numbers, got dtype {value.dtype}")
+        converted = value.to(device=device, dtype=dtype or value.dtype)
+        finite = torch.isfinite(converted).all(dim=1)
+        if not bool(finite.all()):
+            rows = torch.nonzero(~finite).flatten()
+            shown = ", ".join(str(i) for i in rows[:5].tolist()) + (", ..." if len(rows) > 5 else "")
+            beyond = "" if not bool(torch.isfinite(value).all()) else f" (values beyond the range of {converted.dtype})"
+            raise ValueError(f"dataset[{key!r}] contains NaN or inf values{beyond} in {len(rows)} row(s): {shown}")
+        out[key] = converted
     for split in ("train", "test"):
         if out[f"{split}_input"].shape[0] != out[f"{split}_label"].shape[0]:
             raise ValueError(f"{split}_input has {out[f'{split}_input'].shape[0]} rows but {split}_label has "

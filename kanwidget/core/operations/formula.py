@@ -1,8 +1,12 @@
 """Closed-form formulas of a (partly) symbolic KAN, and honest rounding of their numbers."""
 from __future__ import annotations
 
+import numbers
 from typing import TYPE_CHECKING, Sequence
 
+import numpy as np
+
+from kanwidget.core.checks import check_int
 from kanwidget.core.lazy import LazyModule
 from kanwidget.core.numerics.symbolic import to_sympy
 
@@ -79,6 +83,17 @@ def _round_floats(expr: sympy.Expr, n_digit: int) -> sympy.Expr:
     return expr.xreplace(repl)
 
 
+def _as_expression(expr: object) -> sympy.Expr:
+    """A sympy expression from a sympy object or a plain number; never parses text (sympify of a
+    string evaluates it, so a string could run code)."""
+    if isinstance(expr, sympy.Basic):
+        return expr
+    if isinstance(expr, (bool, np.bool_)) or not isinstance(expr, numbers.Number):
+        raise TypeError(f"expr must be a sympy expression, a number or a list of them, got {type(expr).__name__}"
+                        + (" (strings are not parsed: build the expression with sympy)" if isinstance(expr, str) else ""))
+    return sympy.sympify(expr.item() if isinstance(expr, np.generic) else expr)
+
+
 def ex_round(expr: sympy.Expr, n_digit: int = 4) -> sympy.Expr:
     """Round every number in expr to n_digit decimals; numbers that round to integers become integers.
 
@@ -86,11 +101,10 @@ def ex_round(expr: sympy.Expr, n_digit: int = 4) -> sympy.Expr:
     e.g. 1.00002*exp(-2e-6 + x**2) becomes exp(x**2) instead of keeping spurious digits.
     Repeats until nothing changes (rounding can expose new simplifications).
     """
-    if isinstance(n_digit, bool) or not isinstance(n_digit, int) or n_digit < 0:
-        raise ValueError(f"n_digit must be an integer >= 0, got {n_digit!r}")
+    n_digit = check_int("n_digit", n_digit, 0, 300)
     if isinstance(expr, (list, tuple)):
         return type(expr)(ex_round(e, n_digit) for e in expr)
-    expr = sympy.sympify(expr)
+    expr = _as_expression(expr)
     for _ in range(8):
         new = _round_floats(_pull_exp_constants(_expand_float_powers(expr)), n_digit)
         if new == expr:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import torch
 from torch import Tensor
@@ -91,6 +91,19 @@ def _check_threshold(name: str, value: float) -> float:
     return check_float(name, value, 0.0)
 
 
+def _check_input_ids(active_inputs: Any, n_in: int) -> list[int]:
+    """active_inputs as a list of input ids in [0, n_in); errors name the argument."""
+    if isinstance(active_inputs, (str, bytes)) or not isinstance(active_inputs, Iterable):
+        raise TypeError(f"active_inputs must be a list of input ids, got {active_inputs!r}")
+    ids = [check_int(f"active_inputs[{n}]", i) for n, i in enumerate(active_inputs)]
+    bad = [i for i in ids if not 0 <= i < n_in]
+    if bad:
+        raise ValueError(f"active_inputs: input ids {bad} out of range for {n_in} inputs (0..{n_in - 1})")
+    if not ids:
+        raise ValueError("active_inputs is empty: pruning inputs would remove every input")
+    return ids
+
+
 def prune_node(model: "KAN", threshold: float = 1e-2, x: Tensor | None = None) -> "KAN":
     """A new model without the hidden nodes whose attribution score is <= threshold."""
     threshold = _check_threshold("threshold", threshold)
@@ -149,6 +162,8 @@ def prune_input(model: "KAN", active_inputs: Sequence[int] | None = None, thresh
     The new model's stored data keeps only those input columns.
     """
     threshold = _check_threshold("threshold", threshold)
+    if active_inputs is not None:
+        active_inputs = _check_input_ids(active_inputs, model.width[0])
     with model.lineage.change(model, "prune inputs", kind="prune") as ch:
         n_in = model.width[0]
         if active_inputs is None:
