@@ -228,7 +228,3 @@ def test_auto_symbolic_lib_null_means_all_and_duplicates_fold():
     assert validate("auto_symbolic", {"lib": None, "weight_simple": 0}, _info())["lib"] is None
     assert validate("auto_symbolic", {"lib": ["sin", "x", "sin"], "weight_simple": 1}, _info())["lib"] == ["sin", "x"]
 
-
-def test_commands_module_still_reexports_protocol():
-    from kanwidget.widget import commands, protocol
-    assert commands.validate is protocol.validate and commands.CommandError is protocol.CommandError
