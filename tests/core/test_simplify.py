@@ -1,4 +1,4 @@
-"""Scores, pruning, refinement, symbolic edges, formulas, history and persistence."""
+"""Scores, pruning, refinement, formulas, history and persistence (symbolic edges: test_symbolic_edges.py)."""
 import copy
 import os
 
@@ -6,8 +6,7 @@ import pytest
 import sympy
 import torch
 
-from kanwidget import KAN, add_symbolic, create_dataset, ex_round
-from kanwidget.core.numerics import spline
+from kanwidget import KAN, create_dataset, ex_round
 from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 
 
@@ -35,19 +34,6 @@ def _trained_once():
 def trained(_trained_once, float64):
     """A copy (own lineage) of a [2,5,1] model trained sparsely on the reference function."""
     return copy.deepcopy(_trained_once)
-
-
-def spline_edge_model(fn, grid=200, lo=-1.0, hi=1.0):
-    """A [1,1] model whose single edge is a fine spline of fn (base branch off)."""
-    model = KAN(width=[1, 1], grid=grid, k=3, seed=0, dtype=torch.float64, grid_range=(lo, hi))
-    layer = model.layers[0]
-    x = torch.linspace(lo, hi, 4001, dtype=torch.float64)[:, None]
-    with torch.no_grad():
-        layer.scale_base.zero_()
-        layer.scale_sp.fill_(1.0)
-        layer.coef.copy_(spline.curve_to_coef(x, fn(x)[:, :, None], layer.grid, 3))
-    model.data = {"train_input": torch.rand(1000, 1, dtype=torch.float64) * (hi - lo) + lo}
-    return model
 
 
 # ----------------------------------------------------------------- scores, prune
@@ -129,68 +115,6 @@ def test_grid_extension_schedule_keeps_loss(reference_dataset):
 def test_refine_to_coarser_grid_is_refused(trained):
     with pytest.raises(ValueError, match="finer grid"):
         trained.refine(3)
-
-
-# --------------------------------------------------------------------- symbolic
-def test_fix_symbolic_recovers_known_parameters():
-    model = spline_edge_model(lambda x: 2 * torch.sin(3 * x + 1) + 0.5)
-    r2 = model.fix_symbolic(0, 0, 0, "sin")
-    a, b, c, d = model.layers[0].sym_affine[0, 0].tolist()
-    assert r2 > 1 - 1e-10
-    assert (a, b, c, d) == pytest.approx((3.0, 1.0, 2.0, 0.5), abs=1e-6)
-    x = torch.linspace(-1, 1, 101, dtype=torch.float64)[:, None]
-    assert torch.allclose(model(x), 2 * torch.sin(3 * x + 1) + 0.5, atol=1e-6)
-
-
-def test_suggest_symbolic_ranks_the_true_function_first():
-    model = spline_edge_model(lambda x: torch.exp(1.5 * x) - 1)
-    cands = model.suggest_symbolic(0, 0, 0, lib=["x", "x^2", "x^3", "sin", "tanh", "exp"], topk=3)
-    assert cands[0].name == "exp" and cands[0].r2 > 0.9999999
-    assert len(cands) == 3 and cands[0].score <= cands[1].score
-
-
-def test_unfix_restores_spline(trained):
-    x = trained.data["test_input"]
-    before = trained(x)
-    trained.fix_symbolic(0, 0, 0, "sin")
-    assert trained.symbolic_names()[0][0][0] == "sin"
-    trained.unfix_symbolic(0, 0, 0)
-    assert trained.symbolic_names()[0][0][0] is None
-    assert torch.equal(trained(x), before)
-
-
-def test_symbolic_edges_train(reference_dataset):
-    model = KAN(width=[2, 1], grid=3, seed=0)
-    model.data = reference_dataset
-    model.layers[0].set_symbolic(0, 0, "sin", torch.tensor([1.0, 0.0, 1.0, 0.0]))
-    model.layers[0].set_symbolic(1, 0, "x^2", torch.tensor([1.0, 0.0, 1.0, 0.0]))
-    ds = create_dataset(lambda x: 0.5 * torch.sin(3 * x[:, [0]]) + 2 * x[:, [1]] ** 2, n_var=2)
-    res = model.fit(ds, steps=20, verbose=False, update_grid=False)
-    assert res["test_loss"][-1] < 1e-6
-
-
-def test_symbolic_bad_input(trained):
-    before = clone_state(trained)
-    with pytest.raises(ValueError, match="unknown.*sinh.*valid.*sin"):
-        trained.fix_symbolic(0, 0, 0, "sinh")
-    with pytest.raises(ValueError, match="out of range"):
-        trained.fix_symbolic(0, 2, 0, "sin")
-    with pytest.raises(ValueError, match="out of range"):
-        trained.suggest_symbolic(5, 0, 0)
-    with pytest.raises(ValueError, match="unknown"):
-        trained.auto_symbolic(lib=["x", "bogus"])
-    assert state_equal(before, clone_state(trained))
-
-
-def test_user_function_extends_the_library():
-    add_symbolic("cubic_root_test", lambda z: torch.sign(z) * z.abs() ** (1 / 3), lambda z: sympy.cbrt(z),
-                 complexity=3, overwrite=True)
-    try:
-        model = spline_edge_model(lambda x: torch.sign(x + 2) * (x + 2).abs() ** (1 / 3), lo=-1, hi=1)
-        cands = model.suggest_symbolic(0, 0, 0, lib=["x", "x^2", "cubic_root_test"], topk=1)
-        assert cands[0].name == "cubic_root_test"
-    finally:
-        SYMBOLIC_LIB.pop("cubic_root_test", None)
 
 
 # ---------------------------------------------------------------------- formula
@@ -304,3 +228,38 @@ def test_plot_returns_a_figure_and_writes_only_when_asked(trained, tmp_path, mon
     assert os.listdir(tmp_path) == ["net.png"]
     big = KAN(width=[8, 64, 64, 1], grid=5, seed=0)
     assert big.plot().axes  # legible path: lines only, no crash
+
+
+# ------------------------------------------------------- door, cancel, checks
+@pytest.mark.parametrize("call,match", [(lambda m: m.prune(node_th=10 ** 400), "node_th"),
+                                        (lambda m: m.prune(edge_th=float("nan")), "edge_th"),
+                                        (lambda m: m.prune_edge(-1), "threshold must be >= 0"),
+                                        (lambda m: m.prune_node("x"), "threshold must be a number"),
+                                        (lambda m: m.refine(10 ** 400), "new_grid"),
+                                        (lambda m: m.refine(8.0), "new_grid must be an integer")])
+def test_bad_numbers_name_the_argument_and_record_nothing(trained, call, match):
+    before, ids = clone_state(trained), [v.id for v in trained.history]
+    with pytest.raises((ValueError, TypeError), match=match):
+        call(trained)
+    assert state_equal(before, clone_state(trained)) and [v.id for v in trained.history] == ids
+
+
+def test_prune_records_one_version_and_one_structure_event(trained):
+    events = []
+    trained.on("structure", lambda m, kind: events.append((kind, m.width)))
+    trained.on("version", lambda v: events.append(("version", v.label)))
+    pruned = trained.prune()
+    assert events == [("version", f"prune -> {pruned.width}"), ("prune", pruned.width)]
+
+
+def test_refine_reports_progress_per_layer_and_cancels_cleanly(trained):
+    seen = []
+    trained.on("progress", lambda a: seen.append((a.name, a.done, a.total, a.unit)))
+    trained.refine(8)
+    assert seen == [("refine", 0, 2, "layer"), ("refine", 1, 2, "layer"), ("refine", 2, 2, "layer")]
+    ids = [v.id for v in trained.history]
+    trained.on("progress", lambda a: trained.stop_training() if a.done == 1 else None)
+    from kanwidget.core import OperationCancelled
+    with pytest.raises(OperationCancelled, match="refine cancelled after 1/2 layers"):
+        trained.refine(10)
+    assert [v.id for v in trained.history] == ids
