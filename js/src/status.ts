@@ -89,7 +89,11 @@ export class StatusLine {
     const parts: string[] = [];
     if (progress && running) parts.push(progress);
     else if (s.steps > 0 && s.state === "training") parts.push(`step ${s.step}/${s.steps}`);
-    if (s.text) parts.push(s.text);
+    // the text may already say the progress ("…; auto-symbolic 12/40 edges"): keep only what comes before it
+    const head = progress && running ? progress.split(" ").slice(0, 2).join(" ") : "";
+    const at = head ? s.text.indexOf(head) : -1;
+    const text = at >= 0 ? s.text.slice(0, at).replace(/[;·,\s]+$/, "") : s.text;
+    if (text) parts.push(text);
     this.text.textContent = parts.join(" · ");
     let done = 0, total = 0;
     if (progress && running) [done, total] = [s.done ?? 0, s.total ?? 0];

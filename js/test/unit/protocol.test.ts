@@ -160,6 +160,11 @@ describe("progress and cancel", () => {
     expect($<HTMLElement>(".kw-progress-fill").style.width).toBe("30.0%");
     model.set("status", { ...progress, eta_s: null, text: "fitting the library" });
     expect($(".kw-status-text").textContent).toBe("auto-symbolic 12/40 edges · fitting the library");
+    // a text that repeats the progress (as the widget's own status text does) is not shown twice
+    model.set("status", { ...progress, text: "paused training at step 3/50; auto-symbolic 12/40 edges" });
+    expect($(".kw-status-text").textContent).toBe("auto-symbolic 12/40 edges · ~8 s left · paused training at step 3/50");
+    model.set("status", { ...progress, text: "auto-symbolic 12/40 edges" });
+    expect($(".kw-status-text").textContent).toBe("auto-symbolic 12/40 edges · ~8 s left");
   });
 
   it("Cancel is visible, named and keyboard reachable only while cancellable, and sends cancel", () => {
