@@ -6,7 +6,6 @@ and the static picture in `plot.py`; KAN exposes them as methods with the pykan-
 """
 from __future__ import annotations
 
-import copy
 import numbers
 from typing import Any, Callable, Sequence
 
