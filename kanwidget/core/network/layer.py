@@ -2,93 +2,30 @@
 
 phi_ij(x) = mask_ij * [ (1 - s_ij) * (scale_base_ij * silu(x) + scale_sp_ij * spline_ij(x))
                         + s_ij * (c * f_ij(a * x + b) + d) ]
-where s_ij is 1 for edges fixed to a symbolic function f_ij. The spline part runs as one matmul
-over (N, I*M) bases; symbolic edges are grouped by function and evaluated one group per tensor op.
+where s_ij is 1 for edges fixed to a symbolic function f_ij. The weighting lives in phi.py (every path
+below takes its weights from there); the spline part runs as one matmul over (N, I*M) bases, the
+training hot path as one autograd node (fused_spline.py), and symbolic edges are grouped by function
+and evaluated one group per tensor op (symbolic_branch.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import torch
 from torch import Tensor, nn
-from torch.autograd.function import once_differentiable
 
+from kanwidget.core.network.fused_spline import FusedSplineLayer
+from kanwidget.core.network.phi import edge_outputs, layer_output, numeric_weights
+from kanwidget.core.network.symbolic_branch import (
+    SymbolicPlan,
+    plan_symbolic_edges,
+    sum_per_output,
+    symbolic_edge_values,
+)
 from kanwidget.core.numerics import spline
-from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 
 
 EXPLICIT_ACTIVATION_LIMIT = 2 ** 18  # N*I*O up to which the regulariser builds per-edge activations
-
-
-class _FusedSplineLayer(torch.autograd.Function):
-    """Spline layer with silu base and no symbolic edges as one autograd node with a hand-written backward.
-
-    Returns y (N, O) and, with with_std, every edge's batch std (I, O) (unbiased). The backward needs
-    ~10 tensor ops instead of the ~25 autograd nodes of the composed form (training is op-bound).
-    """
-
-    @staticmethod
-    def forward(ctx, x: Tensor, coef: Tensor, scale_sp: Tensor, scale_base: Tensor, mask: Tensor, bias: Tensor,
-                bases: Tensor, slopes: Tensor | None, with_std: bool) -> tuple[Tensor, Tensor]:  # type: ignore[override]
-        n = x.shape[0]
-        out_dim = coef.shape[1]
-        need_x = ctx.needs_input_grad[0]
-        sig = torch.sigmoid(x)
-        silu = x * sig
-        wsp = coef * (scale_sp * mask).unsqueeze(-1)                                 # (I, O, M)
-        wb = scale_base * mask                                                       # (I, O)
-        if with_std:
-            acts = torch.baddbmm(silu.t().unsqueeze(-1) * wb.unsqueeze(1), bases.transpose(0, 1),
-                                 wsp.transpose(1, 2))                                # (I, N, O)
-            y = acts.sum(0) + bias
-            centred = acts - acts.mean(1, keepdim=True)
-            std = torch.sqrt(centred.square().sum(1) / max(n - 1, 1) + torch.finfo(x.dtype).tiny)
-        else:
-            y = torch.addmm(bias, bases.reshape(n, -1), wsp.transpose(1, 2).reshape(-1, out_dim))
-            y.addmm_(silu, wb)
-            centred = std = x.new_empty(0)
-        ctx.with_std = with_std
-        ctx.save_for_backward(x, bases, slopes if need_x and slopes is not None else x.new_empty(0), sig, silu, wsp, wb, coef,
-                              scale_sp, mask, centred, std)
-        return y, std
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, gy: Tensor, gstd: Tensor):  # type: ignore[override]
-        x, bases, slopes, sig, silu, wsp, wb, coef, scale_sp, mask, centred, std = ctx.saved_tensors
-        n, in_dim = x.shape
-        out_dim = coef.shape[1]
-        gx = None
-        if ctx.with_std:
-            g = gy.unsqueeze(0) + centred * (gstd / (max(n - 1, 1) * std)).unsqueeze(1)   # dL/dphi (I, N, O)
-            gwsp = torch.bmm(bases.permute(1, 2, 0), g).transpose(1, 2)                   # (I, O, M)
-            gwb = torch.bmm(silu.t().unsqueeze(1), g).squeeze(1)                          # (I, O)
-            if ctx.needs_input_grad[0]:
-                h = torch.bmm(g, wsp).transpose(0, 1)                                     # (N, I, M)
-                gb = torch.bmm(g, wb.unsqueeze(-1)).squeeze(-1).t()                      # (N, I)
-        else:
-            gwsp = (bases.reshape(n, -1).t() @ gy).view(in_dim, -1, out_dim).transpose(1, 2)
-            gwb = silu.t() @ gy
-            if ctx.needs_input_grad[0]:
-                h = (gy @ wsp.transpose(1, 2).reshape(-1, out_dim).t()).view(n, in_dim, -1)
-                gb = gy @ wb.t()
-        if ctx.needs_input_grad[0]:
-            dsilu = sig * (1 + x * (1 - sig))
-            gx = (slopes * h).sum(-1) + dsilu * gb
-        gcoef = gwsp * (scale_sp * mask).unsqueeze(-1) if ctx.needs_input_grad[1] else None
-        gsp = (gwsp * coef).sum(-1) * mask if ctx.needs_input_grad[2] else None
-        gsb = gwb * mask if ctx.needs_input_grad[3] else None
-        gbias = gy.sum(0) if ctx.needs_input_grad[5] else None
-        return gx, gcoef, gsp, gsb, None, gbias, None, None, None
-
-
-@dataclass(frozen=True)
-class _SymbolicPlan:
-    ii: Tensor                          # (E,) input of each symbolic edge, grouped by function
-    jj: Tensor                          # (E,) output of each symbolic edge
-    flat: Tensor                        # (E,) ii * out_dim + jj
-    groups: list[tuple[str, int, int]]  # (function name, start, end) slices of the edges
 
 
 class KANLayer(nn.Module):
@@ -121,14 +58,18 @@ class KANLayer(nn.Module):
         affine[..., 2] = 1.0
         self.sym_affine = nn.Parameter(affine)
         self.sym_names: list[str] = []
-        self._group_cache: tuple[tuple[int, ...], _SymbolicPlan] | None = None
+        self._group_cache: tuple[tuple[int, ...], SymbolicPlan] | None = None
         self._basis_cache: tuple[Tensor, tuple[int, ...], Tensor] | None = None
 
     # ----------------------------------------------------------------- forward
     @property
     def numeric_mask(self) -> Tensor:
-        """Mask of edges computed by the spline branch."""
+        """Mask of edges computed by the spline branch: mask * (1 - sym_mask)."""
         return self.mask * (1.0 - self.sym_mask) if self.sym_names else self.mask
+
+    def numeric_weights(self) -> tuple[Tensor, Tensor]:
+        """phi's numeric-branch weights (w_spline (I, O, M), w_base (I, O)); see phi.py."""
+        return numeric_weights(self.coef, self.scale_sp, self.scale_base, self.numeric_mask)
 
     @property
     def fusable(self) -> bool:
@@ -141,9 +82,11 @@ class KANLayer(nn.Module):
         return self.forward_with_bases(x)[0]
 
     def _fused(self, x: Tensor, with_std: bool) -> tuple[Tensor, Tensor]:
+        """The training hot path: phi's weighting from phi.py inside one autograd node (mask = numeric mask
+        since fused layers have no symbolic edges)."""
         bases, slopes = self._training_bases(x)
-        return _FusedSplineLayer.apply(x, self.coef, self.scale_sp, self.scale_base, self.mask, self.bias,
-                                       bases, slopes, with_std)
+        return FusedSplineLayer.apply(x, self.coef, self.scale_sp, self.scale_base, self.mask, self.bias,
+                                      bases, slopes, with_std)
 
     def _training_bases(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
         """Bases (and slopes when x needs a gradient). Bases of an input that needs no gradient (the
@@ -161,11 +104,8 @@ class KANLayer(nn.Module):
 
     def forward_with_bases(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Layer output (N, O) and the bases (N, I, M) it used."""
-        n = x.shape[0]
         bases = spline.bspline_basis(x, self.grid, self.k)
-        nm = self.numeric_mask
-        w_sp = (self.coef * (self.scale_sp * nm).unsqueeze(-1)).transpose(1, 2).reshape(-1, self.out_dim)
-        y = torch.addmm(self.bias, bases.reshape(n, -1), w_sp) + self.base_fun(x) @ (self.scale_base * nm)
+        y = layer_output(self.bias, bases, self.base_fun(x), *self.numeric_weights())
         if self.has_symbolic:
             y = y + self._symbolic_forward(x)
         return y, bases
@@ -183,35 +123,31 @@ class KANLayer(nn.Module):
             y, bases = self.forward_with_bases(x)
             return y, self.numeric_edge_std(x, bases)
         bases = spline.bspline_basis(x, self.grid, self.k)
-        nm = self.numeric_mask
-        acts = torch.bmm(bases.transpose(0, 1), (self.coef * (self.scale_sp * nm).unsqueeze(-1)).transpose(1, 2))
-        acts = acts + self.base_fun(x).T.unsqueeze(-1) * (self.scale_base * nm).unsqueeze(1)   # (I, N, O)
+        acts = edge_outputs(bases, self.base_fun(x), *self.numeric_weights())          # (I, N, O)
         y = acts.sum(0) + self.bias
         if self.has_symbolic:
             y = y + self._symbolic_forward(x)
-        var = acts.var(1)
-        return y, torch.sqrt(var + torch.finfo(x.dtype).tiny)
+        return y, torch.sqrt(acts.var(1) + torch.finfo(x.dtype).tiny)
 
     # ------------------------------------------------------------ statistics
     def numeric_edge_std(self, x: Tensor, bases: Tensor) -> Tensor:
         """Batch std (unbiased) of every edge's spline-branch output, (I, O), without building (N, I, O).
 
-        phi_io = w_io . f_i(x) with f_i = [silu(x_i), B_1(x_i), ...], so var(phi_io) = w_io^T Cov(f_i) w_io.
+        phi_io = w_io . f_i(x) with f_i = [base(x_i), B_1(x_i), ...], so var(phi_io) = w_io^T Cov(f_i) w_io.
         """
         n = x.shape[0]
         feats = torch.cat([self.base_fun(x).unsqueeze(-1), bases], dim=-1)     # (N, I, M+1)
         centred = feats - feats.mean(0, keepdim=True)
         cov = torch.einsum("nim,nil->iml", centred, centred) / max(n - 1, 1)   # (I, M+1, M+1)
-        nm = self.numeric_mask
-        w = torch.cat([(self.scale_base * nm).unsqueeze(-1), self.coef * (self.scale_sp * nm).unsqueeze(-1)], dim=-1)
+        w_spline, w_base = self.numeric_weights()
+        w = torch.cat([w_base.unsqueeze(-1), w_spline], dim=-1)                # (I, O, M+1)
         var = torch.einsum("iom,iml,iol->io", w, cov, w)
         return torch.sqrt(var.clamp_min(0.0) + torch.finfo(x.dtype).tiny)
 
     def edge_activations(self, x: Tensor) -> Tensor:
         """Every edge's phi on the samples, (N, I, O). Costs N*I*O memory: not for the training hot path."""
-        nm = self.numeric_mask
-        acts = spline.coef_to_curve(x, self.grid, self.coef, self.k) * (self.scale_sp * nm)
-        acts = acts + self.base_fun(x).unsqueeze(-1) * (self.scale_base * nm)
+        bases = spline.bspline_basis(x, self.grid, self.k)
+        acts = edge_outputs(bases, self.base_fun(x), *self.numeric_weights()).transpose(0, 1)
         if self.has_symbolic:
             plan, v = self._symbolic_edge_values(x)
             rows = torch.arange(x.shape[0], device=x.device)[:, None]
@@ -227,39 +163,22 @@ class KANLayer(nn.Module):
     def has_symbolic(self) -> bool:
         return bool(self.sym_names) and bool(self.sym_mask.any())
 
-    def _symbolic_plan(self) -> "_SymbolicPlan":
+    def _symbolic_plan(self) -> SymbolicPlan:
         """Symbolic edges sorted by function (cached until the symbolic assignment changes)."""
         key = (self.sym_mask._version, self.sym_fun_ids._version, id(self.sym_mask), len(self.sym_names))
         if self._group_cache is None or self._group_cache[0] != key:
-            active = self.sym_mask > 0
-            ii_parts, jj_parts, groups, start = [], [], [], 0
-            for fid, name in enumerate(self.sym_names):
-                ii, jj = torch.nonzero(active & (self.sym_fun_ids == fid), as_tuple=True)
-                if ii.numel():
-                    ii_parts.append(ii)
-                    jj_parts.append(jj)
-                    groups.append((name, start, start + ii.numel()))
-                    start += ii.numel()
-            empty = torch.zeros(0, dtype=torch.long, device=self.sym_mask.device)
-            ii = torch.cat(ii_parts) if ii_parts else empty
-            jj = torch.cat(jj_parts) if jj_parts else empty
-            self._group_cache = (key, _SymbolicPlan(ii, jj, ii * self.out_dim + jj, groups))
+            self._group_cache = (key, plan_symbolic_edges(self.sym_mask, self.sym_fun_ids, self.sym_names))
         return self._group_cache[1]
 
-    def _symbolic_edge_values(self, x: Tensor) -> tuple[_SymbolicPlan, Tensor]:
-        """mask * (c*f(a*x+b)+d) of every symbolic edge, (E, N): one gather, one op per function."""
+    def _symbolic_edge_values(self, x: Tensor) -> tuple[SymbolicPlan, Tensor]:
+        """mask * (c*f(a*x+b)+d) of every symbolic edge, (E, N)."""
         plan = self._symbolic_plan()
-        p = self.sym_affine.reshape(-1, 4).index_select(0, plan.flat)                  # (E, 4)
-        z = x.t().contiguous().index_select(0, plan.ii)                               # (E, N)
-        z = torch.addcmul(p[:, 1:2], p[:, 0:1], z)
-        f = torch.cat([SYMBOLIC_LIB[name].torch_fn(z[a:b]) for name, a, b in plan.groups])
-        v = torch.addcmul(p[:, 3:4], p[:, 2:3], f) * self.mask.reshape(-1).index_select(0, plan.flat)[:, None]
-        return plan, v
+        return plan, symbolic_edge_values(plan, x, self.sym_affine, self.mask)
 
     def _symbolic_forward(self, x: Tensor) -> Tensor:
         """Sum of the symbolic edges' outputs per node, (N, O)."""
         plan, v = self._symbolic_edge_values(x)
-        return v.new_zeros(self.out_dim, x.shape[0]).index_add(0, plan.jj, v).t()
+        return sum_per_output(plan, v, self.out_dim)
 
     def set_symbolic(self, i: int, j: int, name: str | None, affine: Tensor | None = None) -> None:
         """Fix edge (i, j) to library function `name` with affine (a, b, c, d), or back to spline (None)."""
