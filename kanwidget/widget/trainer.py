@@ -1,114 +1,155 @@
-"""Background training: one daemon thread running model.fit, with a prompt, race-free stop.
+"""Fit state of the widget: the widget's own fits (background thread or caller) and their stop tokens.
 
-Messages from the page reach Python only while no cell runs, so a fit started from the widget
-cannot run in the kernel's main thread. The core's lineage lock guards the model; the core's
-`stop_training()` interrupts even inside an LBFGS closure and restores the last completed step.
+One stop token per fit: `start`/`run` create a threading.Event and pass it to `model.fit(stop=...)`;
+`stop` sets it and waits for fit to return (the core restores the last completed step). Pause thus
+runs one way: button -> Trainer.stop -> the fit's Event -> fit returns. Nothing else stops fits.
+
+Messages from the page reach Python only while no cell runs, so a fit started from the page runs in
+a daemon thread; its final view update runs in that thread after fit has returned.
 """
 from __future__ import annotations
 
 import threading
-import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
+
+from kanwidget.widget.publisher import ALL_PARTS, idle
 
 if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
+    from kanwidget.widget.session import Session
+
+Results = dict[str, list[float]]
 
 
 class Trainer:
-    """Runs `model.fit(dataset, **kwargs)` in a daemon thread.
+    """Owns all fit state: the running fit's thread and stop token, its progress and settings."""
 
-    on_error(exc) is called (in the thread) when fit raises; on_done(results | None) always
-    runs last in the thread.
-    """
-
-    def __init__(self, on_error: Callable[[BaseException], None],
-                 on_done: Callable[[dict[str, list[float]] | None], None]) -> None:
-        self._on_error = on_error
-        self._on_done = on_done
+    def __init__(self, session: "Session") -> None:
+        self.s = session
+        self.settings: dict[str, Any] = {"opt": "LBFGS", "lr": 1.0, "lamb": 0.0}   # used by `step`
+        self.progress = (0, 0)          # (step, steps) of the fit streaming into the view
+        self.fitting = False            # a fit of the lineage streams into the view (the widget's or a cell's)
+        self.pausing = False
+        self.final_pending = False      # the final view update of a background fit has not run yet
         self._thread: threading.Thread | None = None
-        self._model: "KAN | None" = None
-        self._stop = threading.Event()
+        self._token: threading.Event | None = None
         self._returned = threading.Event()
+        self._returned.set()
         self._lock = threading.Lock()
 
+    # ------------------------------------------------------------- state
     @property
     def running(self) -> bool:
-        """The thread is alive (its fit, or the final view update after it)."""
+        """The background thread is alive (its fit, or the final view update after it)."""
         thread = self._thread
         return thread is not None and thread.is_alive()
 
     @property
     def fit_active(self) -> bool:
-        """A fit is running in the thread (it has not returned yet)."""
-        return self.running and not self._returned.is_set()
-
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop.is_set()
+        """A fit started by the widget has not returned yet (background or caller)."""
+        return not self._returned.is_set()
 
     @property
     def thread(self) -> threading.Thread | None:
         return self._thread
 
-    def start(self, model: "KAN", dataset: dict[str, Any], **fit_kwargs: Any) -> None:
-        with self._lock:
-            if self.running:
-                raise RuntimeError("training is already running; pause it first")
-            self._stop.clear()
-            self._returned.clear()
-            self._model = model
-            self._thread = threading.Thread(target=self._run, args=(model, dataset, fit_kwargs),
-                                            name="kanwidget-trainer", daemon=True)
-            self._thread.start()
+    @property
+    def stop_requested(self) -> bool:
+        token = self._token
+        return token is not None and token.is_set()
 
-    def _run(self, model: "KAN", dataset: dict[str, Any], fit_kwargs: dict[str, Any]) -> None:
+    # ------------------------------------------------------------ control
+    def _claim(self, steps: int) -> threading.Event:
+        with self._lock:
+            if self.fit_active or self.running:
+                raise RuntimeError("training is already running; pause it first")
+            self._token = threading.Event()
+            self._returned.clear()
+            self.progress = (0, steps)
+            return self._token
+
+    def start(self, model: "KAN", dataset: dict[str, Any], **fit_kwargs: Any) -> None:
+        """Run model.fit in a daemon thread with a fresh stop token."""
+        token = self._claim(fit_kwargs.get("steps", 0))
+        self.final_pending = True
+        self._thread = threading.Thread(target=self._background, args=(model, dataset, token, fit_kwargs),
+                                        name="kanwidget-trainer", daemon=True)
+        self._thread.start()
+
+    def run(self, model: "KAN", dataset: dict[str, Any], **fit_kwargs: Any) -> Results:
+        """Run model.fit in the caller (still stoppable from other threads through its token)."""
+        token = self._claim(fit_kwargs.get("steps", 0))
+        try:
+            return model.fit(dataset, verbose=False, stop=token, **fit_kwargs)
+        finally:
+            self._returned.set()
+            if self.fitting or self.s.widget.status.get("state") == "training":   # fit raised: no fit_end
+                self.fitting = False
+                self.s.publisher.refresh(ALL_PARTS - {"library"}, status=idle("training stopped"))
+
+    def _background(self, model: "KAN", dataset: dict[str, Any], token: threading.Event,
+                    fit_kwargs: dict[str, Any]) -> None:
         results, error = None, None
         try:
-            if not self._stop.is_set():
-                results = model.fit(dataset, verbose=False, callbacks=[self._check_stop], **fit_kwargs)
+            if not token.is_set():
+                results = model.fit(dataset, verbose=False, stop=token, **fit_kwargs)
         except BaseException as exc:  # never lost: reported to the widget (error trait + warning)
             error = exc
         finally:
             self._returned.set()
         try:
             if error is not None:
-                self._on_error(error)
+                self.s.publisher.report(error, prefix="training failed: ")
         finally:
-            self._on_done(results)
+            self._final_update(results)
 
-    def _check_stop(self, info: Any) -> None:
-        if self._stop.is_set():
-            info.model.stop_training()
+    def _final_update(self, results: Results | None) -> None:
+        """Last thing in the trainer thread: the final view update of the fit."""
+        self.fitting = False
+        if results is not None:
+            status = self.summary(results)
+        else:  # fit raised (no fit_end event came) or was stopped before it started
+            status = idle("training failed" if self.s.widget.error else "training cancelled")
+        self.pausing = False
+        try:
+            self.s.publisher.refresh(ALL_PARTS - {"library"}, status=status)
+        except Exception as exc:  # noqa: BLE001
+            self.s.publisher.set_status(status)
+            self.s.publisher.report(exc, prefix="view update failed: ")
+        finally:
+            self.final_pending = False
 
     def stop(self, timeout: float = 10.0) -> bool:
-        """Ask the fit to stop; True once it has returned (within timeout).
-
-        Returns as soon as model.fit has returned (weights restored to the last completed step);
-        the final view update then runs in the thread (`join` waits for it). The core clears its
-        stop flag when a fit starts, so the request is repeated until the fit returns (a pause
-        right after start is never lost).
-        """
-        thread, model = self._thread, self._model
-        if thread is None or not thread.is_alive() or self._returned.is_set():
+        """Set the running fit's stop token; True once fit has returned (within timeout)."""
+        token = self._token
+        if self._returned.is_set():
             return True
-        self._stop.set()
-        deadline = time.monotonic() + timeout
-        while not self._returned.is_set():
-            if model is not None:
-                model.stop_training()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            self._returned.wait(min(0.005, remaining))
-        if model is not None:
-            model.lineage.stop_event.clear()   # a repeated request may have outlived the fit
-        return True
+        self.pausing = True
+        if token is not None:
+            token.set()
+        return self._returned.wait(timeout)
 
     def join(self, timeout: float | None = None) -> bool:
+        """Wait for the background thread (its fit and final view update); True when it has ended."""
         thread = self._thread
-        if thread is None:
-            return True
-        if thread is threading.current_thread():
-            return False
+        if thread is None or thread is threading.current_thread():
+            return thread is None
         thread.join(timeout)
         return not thread.is_alive()
+
+    # ------------------------------------------------------------- status
+    def summary(self, results: Results | None) -> dict[str, Any]:
+        """The idle status after a fit: trained / paused / stopped, with its last losses."""
+        results = results or {}
+        done = len(results.get("train_loss", []))
+        _, n = self.progress
+        if done and done < n:
+            text = f"paused after {done}/{n} steps" if (self.pausing or self.stop_requested) \
+                else f"stopped after {done}/{n} steps"
+        elif done:
+            text = f"trained {done} steps"
+        else:
+            text = "no step completed"
+        if done:
+            text += f" · train {results['train_loss'][-1]:.3g} · test {results['test_loss'][-1]:.3g}"
+        return idle(text, done, n)

@@ -11,7 +11,7 @@ import pytest
 
 from kanwidget import KAN, KANWidget, create_dataset
 from kanwidget.widget import KANWidgetWarning
-from widget_helpers import Recorder, command, target, wait_until
+from widget_helpers import Recorder, command, steps_seen, target, wait_until
 
 LONG = {"steps": 100_000, "opt": "Adam", "lr": 0.01, "lamb": 0.0, "update_grid": False}
 
@@ -21,7 +21,7 @@ def rows_of(w: KANWidget) -> np.ndarray:
 
 
 def started(w: KANWidget, n: int = 1) -> None:
-    wait_until(lambda: len(w._rows) >= n, what=f"{n} training steps")
+    wait_until(lambda: steps_seen(w) >= n, what=f"{n} training steps")
 
 
 def test_train_in_background_then_pause(widget):
@@ -34,13 +34,13 @@ def test_train_in_background_then_pause(widget):
     latency = time.perf_counter() - t0
     assert widget.error == "" and latency < 1.0
     assert widget.wait(10)
-    assert not widget.training and widget._trainer.thread is not threading.current_thread()
+    assert not widget.training and widget._session.trainer.thread is not threading.current_thread()
     st = widget.status
     assert st["state"] == "idle" and "paused after" in st["text"] and 0 < st["step"] < 100_000
     rows = rows_of(widget)
     assert len(rows) == widget.model.steps_trained == st["step"]
     assert widget.versions[-1]["label"] == f"fit Adam x{st['step']}" and widget.versions[-1]["current"]
-    assert not widget.model.lineage.stop_event.is_set()
+    assert widget.model.lineage.activity is None
     # pausing when nothing runs is harmless and still answers the page (status changes)
     seen = []
     widget.observe(lambda c: seen.append(c["new"]["state"]), names="status")
@@ -59,7 +59,7 @@ def test_pause_latency_lbfgs():
         latencies = []
         for _ in range(3):
             w.train(steps=100_000, opt="LBFGS", lr=1.0, update_grid=False)
-            started(w, len(w._rows) + 1)
+            started(w, steps_seen(w) + 1)
             t0 = time.perf_counter()
             assert w.pause()
             latencies.append(time.perf_counter() - t0)
@@ -83,7 +83,7 @@ def test_stop_command_and_python_stop(widget):
     command(widget, "stop")
     assert widget.wait(10) and widget.error == ""
     widget.train(steps=100_000, opt="Adam", lr=0.01)
-    started(widget, len(widget._rows) + 1)
+    started(widget, steps_seen(widget) + 1)
     assert widget.stop() is True and widget.wait(10)
 
 
@@ -145,7 +145,7 @@ def test_inspect_runs_alongside_training(widget):
     command(widget, "inspect", l=1, i=0, j=0)
     assert widget.error == "" and widget.inspector["l"] == 1
     assert widget.training                           # not paused
-    n = len(widget._rows)
+    n = steps_seen(widget)
     started(widget, n + 2)
     widget.pause()
     widget.wait(10)
@@ -167,7 +167,7 @@ def test_exception_in_training_thread_surfaces(widget, monkeypatch):
         command(widget, "train", **LONG)
         assert widget.wait(20)
     assert "training failed" in widget.error and "boom at step 3" in widget.error
-    assert widget.status["state"] == "idle" and not widget._fitting
+    assert widget.status["state"] == "idle" and not widget._session.trainer.fitting
     monkeypatch.undo()
     widget.train(steps=2, opt="Adam", lr=0.01, block=True)      # the widget still works
     assert widget.status["state"] == "idle" and rows_of(widget)[-1, 0] == widget.model.steps_trained

@@ -44,9 +44,20 @@ class Recorder:
         return out
 
 
-def command(w: KANWidget, command_name: str, **args) -> None:
-    """Send a command the way the page does (through the custom-message handler)."""
-    w._handle_message(w, {"type": "command", "name": command_name, "args": args}, [])
+def command(w: KANWidget, command_name: str, wait: bool = True, **args) -> None:
+    """Send a command the way the page does (through the custom-message handler).
+
+    wait=True waits for the background work it started (a long command, inspector candidates),
+    except a fit, so the test sees the outcome as the page eventually does.
+    """
+    w._session.runner.handle_message({"type": "command", "name": command_name, "args": args})
+    if wait:
+        assert w._session.wait(60, fits=False), f"{command_name} did not finish"
+
+
+def steps_seen(w: KANWidget) -> int:
+    """Loss rows the view holds (one per step until the history is compacted)."""
+    return len(w._session.rows)
 
 
 def wait_until(cond, timeout: float = 20.0, what: str = "condition") -> None:

@@ -1,0 +1,100 @@
+"""The widget's subscription to its model's lineage: events -> session state -> published view.
+
+Handlers run in the thread that emits (a fit's thread, a cell's thread, a long command's thread);
+they follow the current model, record loss rows and fit progress, and publish through the
+Publisher. A failing view update is reported, never breaks training.
+"""
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Callable
+
+from kanwidget.widget.publisher import ALL_PARTS
+
+if TYPE_CHECKING:
+    from kanwidget.core.network.model import KAN
+    from kanwidget.widget.session import Session
+
+
+class LineageEvents:
+    """Subscribes to one lineage at a time (the current model's) and handles its events."""
+
+    def __init__(self, session: "Session") -> None:
+        self.s = session
+        self._lineage: Any = None
+        self._handlers: dict[str, Callable[..., None]] = {
+            "fit_start": self._guard(self.fit_start), "step": self._guard(self.step),
+            "fit_end": self._guard(self.fit_end), "grid_update": self._guard(self.grid_update),
+            "structure": self._guard(self.structure), "version": self._guard(self.version),
+            "progress": self._guard(self.s.ops.progress)}
+
+    def _guard(self, fn: Callable[..., None]) -> Callable[..., None]:
+        def handler(*args: Any) -> None:
+            try:
+                fn(*args)
+            except Exception as exc:  # noqa: BLE001
+                self.s.publisher.report(exc, prefix="view update failed: ")
+        return handler
+
+    def attach(self, model: "KAN") -> None:
+        if self._lineage is not model.lineage:
+            self.detach()
+            self._lineage = model.lineage
+            for event, fn in self._handlers.items():
+                model.on(event, fn)
+        self.s.model = model
+
+    def detach(self) -> None:
+        if self._lineage is not None:
+            for event, fn in self._handlers.items():
+                self._lineage.off(event, fn)
+            self._lineage = None
+
+    # ------------------------------------------------------------ handlers
+    def fit_start(self, model: "KAN", steps: int) -> None:
+        s = self.s
+        s.model = model
+        s.trainer.fitting = True
+        s.trainer.progress = (0, int(steps))
+        s.publisher.fit_started()
+        s.publisher.set_status({"state": "training", "text": "training…", "step": 0, "steps": int(steps)})
+
+    def step(self, info: Any) -> None:
+        s = self.s
+        s.model = info.model
+        s.rows.append(info.total_step, info.train_loss, info.test_loss, info.reg)
+        s.trainer.progress = (info.step, info.steps)
+        s.publisher.tick({"state": "training", "text": f"train {info.train_loss:.3g} · test {info.test_loss:.3g}",
+                          "step": int(info.step), "steps": int(info.steps)})
+
+    def fit_end(self, model: "KAN", results: dict[str, list[float]]) -> None:
+        s = self.s
+        s.model = model
+        s.trainer.fitting = False
+        if threading.current_thread() is s.trainer.thread:
+            return   # the final update runs after fit returns (Trainer._final_update): pause returns sooner
+        status = s.trainer.summary(results)
+        s.trainer.pausing = False
+        s.publisher.refresh(ALL_PARTS - {"library"}, status=status)
+
+    def grid_update(self, model: "KAN") -> None:
+        if not self.s.trainer.fitting:
+            self.s.model = model
+            self.s.publisher.refresh({"graph", "inspector"})
+
+    def version(self, version: Any) -> None:
+        s = self.s
+        s.rows.remember(version.id, (v.id for v in s.model.lineage.versions))
+        if s.trainer.fitting:
+            s.publisher.dirty.add("versions")
+        else:
+            s.publisher.refresh({"versions"})
+
+    def structure(self, model: "KAN", kind: str) -> None:
+        s = self.s
+        s.model = model
+        if kind == "checkout":
+            s.rows.restore(model.lineage.current, model.steps_trained)
+        if s.inspector.edge is not None and kind in ("prune", "checkout"):
+            s.inspector.edge = None
+        s.publisher.refresh(ALL_PARTS)
