@@ -121,10 +121,10 @@ class CommandRunner:
             return self.cancel() if name == "cancel" else self.pause()
         with self._lock:
             args = validate(name, raw_args, s.model_info())
-            if s.widget.error:
-                s.widget.error = ""
             if s.ops.current is not None:
                 raise CommandError(f"{name}: {s.ops.busy_message()}")
+            if s.widget.error:
+                s.widget.error = ""
             if name == "inspect":
                 return s.inspector.open(s.model, block=not background, **args)
             if name in NEEDS_DATA and s.model.data is None:

@@ -65,6 +65,7 @@ class Inspector:
         self.candidates: list[dict[str, Any]] = []
         self._cache: OrderedDict[tuple, list[dict[str, Any]]] = OrderedDict()
         self._job: tuple[tuple, threading.Event, threading.Thread] | None = None
+        self._thread: threading.Thread | None = None      # the latest search (joined by `join`)
         self._lock = threading.Lock()
 
     @staticmethod
@@ -97,11 +98,12 @@ class Inspector:
                 self._job = None
 
     def join(self, timeout: float | None = None) -> bool:
-        job = self._job
-        if job is None or job[2] is threading.current_thread():
+        """Wait for the latest background search to end (also a cancelled one)."""
+        thread = self._thread
+        if thread is None or thread is threading.current_thread():
             return True
-        job[2].join(timeout)
-        return not job[2].is_alive()
+        thread.join(timeout)
+        return not thread.is_alive()
 
     # ------------------------------------------------------------- payload
     def value(self, model: "KAN", search: bool = False) -> dict[str, Any]:
@@ -161,6 +163,7 @@ class Inspector:
             thread = threading.Thread(target=self._background, args=(key, x, y, stop), daemon=True,
                                       name="kanwidget-inspector")
             self._job = (key, stop, thread)
+            self._thread = thread
         thread.start()
 
     def _background(self, key: tuple, x: torch.Tensor, y: torch.Tensor, stop: threading.Event) -> None:
@@ -177,7 +180,8 @@ class Inspector:
                 self._job = None
         with self.s.publisher.lock:
             shown = self.s.widget.inspector
-            if self.edge is not None and self.key(self.s.model, self.edge) == key and shown \
-                    and (shown["l"], shown["i"], shown["j"]) == self.edge:
+            now = self.key(self.s.model, self.edge) if self.edge is not None else None
+            same = now is not None and (now == key or (self.s.trainer.fitting and now[:1] + now[2:] == key[:1] + key[2:]))
+            if same and shown and (shown["l"], shown["i"], shown["j"]) == self.edge:
                 self.candidates = candidates
                 self.s.widget.inspector = {**shown, "candidates": candidates}

@@ -262,3 +262,26 @@ def test_blocking_train_returns_results(widget):
     results = widget.train(steps=3, opt="Adam", lr=0.01, block=True)
     assert len(results["train_loss"]) == 3
     assert rows_of(widget)[:, 1].tolist() == pytest.approx(results["train_loss"], rel=1e-6)
+
+
+def test_metrics_trait_is_appended_not_resent_at_fit_end(widget):
+    rec = Recorder(widget)
+    widget.train(steps=5, opt="Adam", lr=0.01, block=True)
+    widget.train(steps=5, opt="Adam", lr=0.01, block=True)
+    assert not any("metrics" in u for u in rec.updates())          # rows went as appended chunks only
+    streamed = [r[0] for m in rec.custom() for r in m["rows"]]
+    assert streamed == list(range(1, 11)) and len(rows_of(widget)) == 10   # Python's copy is whole
+    first = widget.versions[1]["id"]
+    rec.clear()
+    widget.checkout(first)                                          # history rewritten: whole series once
+    sent = [u["metrics"] for u in rec.updates() if "metrics" in u]
+    assert len(sent) == 1 and np.frombuffer(sent[0], dtype="<f4").reshape(-1, 4)[:, 0].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_loss_history_is_bounded(widget, monkeypatch):
+    from kanwidget.widget import loss_rows
+    small = loss_rows.LossRows(recent=50, old_cap=20, slack=10)
+    monkeypatch.setattr(widget._session, "rows", small)
+    widget.train(steps=300, opt="Adam", lr=0.01, update_grid=False, block=True)
+    rows = rows_of(widget)
+    assert len(rows) <= 80 and rows[-1, 0] == 300 and rows[-50:, 0].tolist() == list(range(251, 301))
