@@ -69,8 +69,9 @@ def attach(model: KAN, data: dict) -> tuple[KANWidget, JsonComm]:
     comm = JsonComm()
     w._send = comm
     w.view_seconds = 0.0
-    for name in ("_compute", "_apply"):          # all view work goes through these two
-        inner = getattr(w, name)
+    publisher = w._session.publisher
+    for name in ("compute", "apply"):            # all view work goes through these two
+        inner = getattr(publisher, name)
 
         def timed(*args, _inner=inner, **kwargs):
             t0 = time.perf_counter()
@@ -78,7 +79,7 @@ def attach(model: KAN, data: dict) -> tuple[KANWidget, JsonComm]:
                 return _inner(*args, **kwargs)
             finally:
                 w.view_seconds += time.perf_counter() - t0
-        setattr(w, name, timed)
+        setattr(publisher, name, timed)
     return w, comm
 
 
@@ -122,9 +123,9 @@ def bench_pause(repeats: int) -> None:
     latencies = []
     for _ in range(repeats):
         w.train(steps=100_000, opt="LBFGS", lr=1.0, update_grid=False)
-        n = len(w._rows)
+        n = len(w._session.rows)
         deadline = time.monotonic() + 120
-        while len(w._rows) <= n and time.monotonic() < deadline:   # one LBFGS step done: now inside the next
+        while len(w._session.rows) <= n and time.monotonic() < deadline:   # one LBFGS step done: now inside the next
             time.sleep(0.01)
         time.sleep(0.3)
         t0 = time.perf_counter()

@@ -30,14 +30,10 @@ _BUNDLE_OK = ESM_PATH.is_file() and CSS_PATH.is_file()
 
 
 class KANWidget(anywidget.AnyWidget):
-    """A live view of a KAN: network with edge curves, loss chart, formula, versions, commands.
+    """A live view of a KAN (``KANWidget(model, dataset)``): network, edge curves, loss chart, formula, versions.
 
-    >>> w = KANWidget(model, dataset); w          # doctest: +SKIP
-
-    `w.model` is always the current model (it follows prune / refine / checkout / undo, also when
-    run in a cell as `model = model.prune()`); `w.dataset` may be set later. Commands called from
-    Python run in the caller (except `train(block=False)`); from the page, fits and long commands
-    run in the background, and `cancel` / `pause` stop them.
+    `w.model` follows prune / refine / checkout / undo (also `model = model.prune()` in a cell). Python calls
+    run in the caller (except `train(block=False)`); page fits and long commands run in the background.
     """
 
     _esm = ESM_PATH if _BUNDLE_OK else "export default { render() {} };"
@@ -61,11 +57,8 @@ class KANWidget(anywidget.AnyWidget):
             raise RuntimeError(BUNDLE_MISSING.format(missing=missing or "found after import"))
         _check_model(model)
         super().__init__(**kwargs)
-        self._session = Session(self, model)
+        self._session = Session(self, model, dataset)
         self.on_msg(lambda _w, content, _buffers=None: self._session.runner.handle_message(content))
-        if dataset is not None:
-            self._session.set_dataset(dataset)
-        self._session.publisher.refresh(ALL_PARTS, status=idle("ready"))
 
     def _run(self, command: str, **args: Any) -> Any:
         return self._session.runner.run(command, {**defaults(command), **args})
@@ -78,10 +71,7 @@ class KANWidget(anywidget.AnyWidget):
     @model.setter
     def model(self, model: "KAN") -> None:
         _check_model(model)
-        self._session.runner.pause()
-        self._session.trainer.join(PAUSE_TIMEOUT)
         self._session.replace_model(model)
-        self._session.publisher.refresh(ALL_PARTS, status=idle("model replaced"))
 
     @property
     def dataset(self) -> dict[str, Any] | None:
@@ -90,8 +80,7 @@ class KANWidget(anywidget.AnyWidget):
 
     @dataset.setter
     def dataset(self, dataset: dict[str, Any] | None) -> None:
-        self._session.set_dataset(dataset)
-        self._session.publisher.refresh({"graph", "has_data", "inspector"})
+        self._session.set_dataset(dataset, publish=True)
 
     @property
     def training(self) -> bool:
