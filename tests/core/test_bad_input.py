@@ -291,3 +291,12 @@ def test_finite_values_whose_sum_overflows_are_accepted():
     model = KAN(width=[2, 3, 1], grid=3, seed=0, dtype=torch.float32)
     x = torch.full((4, 2), 3e38)
     assert not torch.isfinite(x.sum()) and model(x).shape == (4, 1)
+
+
+def test_a_batch_beyond_the_memory_limit_is_refused_before_evaluating(model, monkeypatch):
+    from kanwidget.core.network import limits
+    per_row = limits.bytes_per_row(model.width, model.grid, model.k, model.dtype)
+    monkeypatch.setattr(limits, "MEMORY_LIMIT_BYTES", 100 * per_row)
+    model(torch.zeros(100, 2, dtype=torch.float64))                        # at the limit: evaluated
+    with refused(model, ValueError, "x has 101 rows"):
+        model(torch.zeros(101, 2, dtype=torch.float64))
