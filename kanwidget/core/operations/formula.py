@@ -89,8 +89,8 @@ def _as_expression(expr: object) -> sympy.Expr:
     if isinstance(expr, sympy.Basic):
         return expr
     if isinstance(expr, (bool, np.bool_)) or not isinstance(expr, numbers.Number):
-        raise TypeError(f"expr must be a sympy expression, a number or a list of them, got {type(expr).__name__}"
-                        + (" (strings are not parsed: build the expression with sympy)" if isinstance(expr, str) else ""))
+        hint = " (strings are not parsed: build the expression with sympy)" if isinstance(expr, str) else ""
+        raise TypeError(f"expr must be a sympy expression, a number or a list of them, got {type(expr).__name__}{hint}")
     return sympy.sympify(expr.item() if isinstance(expr, np.generic) else expr)
 
 

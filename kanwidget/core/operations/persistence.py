@@ -94,7 +94,8 @@ def check_snapshot(snap: Any) -> None:
         raise ValueError(f"snapshot['dtype'] must be one of {', '.join(limits.FLOAT_DTYPES)}, got {snap['dtype']!r}")
     dtype = limits.FLOAT_DTYPES[snap["dtype"]]
     if len(snap["sym_names"]) != len(width) - 1:
-        raise ValueError(f"snapshot['sym_names'] has {len(snap['sym_names'])} layers, width {width} has {len(width) - 1}")
+        raise ValueError(f"snapshot['sym_names'] has {len(snap['sym_names'])} layers, "
+                         f"width {width} has {len(width) - 1}")
     grids = [_layer_grid(state, l, k) for l in range(len(width) - 1)]
     limits.check_model_size(width, max(grids), k, dtype)
     expected = {f"layers.{l}.{name}": shape for l, grid in enumerate(grids)
