@@ -18,7 +18,7 @@ import numpy as np
 RECENT = 2000
 #: rows that summarise all older steps
 OLD_CAP = 2000
-#: exact rows allowed beyond RECENT before old rows are compacted (amortises the compaction)
+#: rows allowed beyond RECENT + OLD_CAP before old rows are compacted (amortises the compaction)
 SLACK = 1000
 
 Segments = tuple[np.ndarray, ...]
@@ -58,7 +58,6 @@ class LossRows:
         self.recent, self.old_cap, self.slack = recent, old_cap, slack
         self._segments: Segments = ()
         self._open: list[tuple[float, float, float, float]] = []
-        self._exact = 0                     # exact rows (not yet compacted), in segments + open
         self._sent = 0                      # rows of the current series the page holds
         self._rewritten = False             # the page must get the whole series
         self._at_version: dict[int, Segments] = {}
@@ -91,8 +90,7 @@ class LossRows:
     # ------------------------------------------------------------- writing
     def append(self, step: float, train: float, test: float, reg: float) -> None:
         self._open.append((float(step), float(train), float(test), float(reg)))
-        self._exact += 1
-        if self._exact > self.recent + self.slack:
+        if len(self) > self.recent + self.old_cap + self.slack:
             self._compact()
 
     def _freeze(self) -> None:
@@ -105,7 +103,6 @@ class LossRows:
         cut = len(rows) - self.recent
         old = downsample(rows[:cut], self.old_cap)
         self._segments = (_frozen(old), _frozen(rows[cut:]))
-        self._exact = self.recent
         self._rewritten = True
 
     def take(self) -> tuple[str, object] | None:
@@ -142,11 +139,9 @@ class LossRows:
             rows = self.array()
             segs = (_frozen(rows[rows[:, 0] <= steps_trained]),) if len(rows) else ()
         self._segments, self._open = segs, []
-        self._exact = min(len(self), self.recent)
         self._rewritten = True
 
     def clear(self) -> None:
         """Forget everything (a new model)."""
         self._segments, self._open, self._at_version = (), [], {}
-        self._exact = 0
         self._rewritten = True

@@ -62,3 +62,17 @@ def test_versions_share_storage_and_restore():
     assert len(rows) == 50
     rows.remember(99, alive=[99])                     # forgotten versions release their rows
     assert rows.versions_remembered == 1
+
+
+def test_bounded_across_undo_cycles():
+    """Checkout/undo (restore) must not reset the bound: the soak's train/undo cycles stay capped."""
+    rows = LossRows(recent=100, old_cap=50, slack=20)
+    step = 1
+    for v in range(200):
+        fill(rows, step, 30)
+        step += 30
+        rows.remember(2 * v, range(2 * v - 10, 2 * v + 1))
+        rows.restore(2 * v, steps_trained=step - 1)           # undo back to the same rows
+    assert len(rows) <= 100 + 50 + 20
+    assert rows.array()[-1, 0] == step - 1
+    assert rows.stored_rows() <= 11 * (100 + 50 + 20)         # versions kept alive share bounded segments
