@@ -9,6 +9,8 @@ export function normaliseFormula(f: unknown): Formula {
     latex: Array.isArray(o.latex) ? o.latex.map(String) : [],
     sympy: Array.isArray(o.sympy) ? o.sympy.map(String) : [],
     spline_edges: Number.isFinite(Number(o.spline_edges)) ? Number(o.spline_edges) : 0,
+    terms: Number.isFinite(Number(o.terms)) ? Number(o.terms) : 0,
+    too_large: o.too_large === true,
   };
 }
 
@@ -103,6 +105,10 @@ export class FormulaPanel {
       row.innerHTML = html;
       rows.push(row);
     });
+    if (!rows.length && this.formula.too_large) {
+      rows.push(h("p", { class: "kw-muted kw-formula-empty kw-formula-too-large",
+        text: `The formula would have ${this.formula.terms.toLocaleString("en")} nested terms per output, too many to build here: prune the network first (or call model.symbolic_formula() in a cell).` }));
+    }
     if (!rows.length) rows.push(h("p", { class: "kw-muted kw-formula-empty", text: "No symbolic formula yet: fix edges in the inspector or run Auto-symbolic." }));
     this.body.replaceChildren(...rows);
     this.note.hidden = !(spline_edges > 0 && latex.length > 0);

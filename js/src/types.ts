@@ -46,6 +46,10 @@ export interface Formula {
   latex: string[];
   sympy: string[];
   spline_edges: number;
+  /** input-to-output paths of the largest output's formula (its size before simplification) */
+  terms: number;
+  /** true when the formula was too large to build (latex/sympy are then empty) */
+  too_large: boolean;
 }
 
 export interface VersionInfo {

@@ -13,7 +13,7 @@ import numpy as np
 import sympy
 import torch
 
-from kanwidget.core.operations.formula import ex_round, spline_edge_count
+from kanwidget.core.operations.formula import ex_round, formula_terms, spline_edge_count
 from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 
 if TYPE_CHECKING:
@@ -28,6 +28,8 @@ ATTRIBUTION_SAMPLES = 256
 #: data points shown in the inspector
 INSPECTOR_SAMPLES = 300
 INSPECTOR_POINTS = 128
+#: largest formula (input-to-output paths of one output) the view builds; prune to see bigger ones
+FORMULA_MAX_TERMS = 256
 
 
 # ------------------------------------------------------------------ helpers
@@ -157,13 +159,21 @@ def symbolic_edge_count(model: "KAN") -> int:
     return int(sum(int(((layer.mask > 0) & (layer.sym_mask > 0)).sum()) for layer in model.layers))
 
 
-def formula_payload(model: "KAN", digits: int = 4) -> dict[str, Any]:
-    """`formula` trait: LaTeX and sympy text per output; empty lists when no edge is symbolic."""
+def formula_payload(model: "KAN", digits: int = 4, max_terms: int = FORMULA_MAX_TERMS) -> dict[str, Any]:
+    """`formula` trait: LaTeX and sympy text per output; empty lists when no edge is symbolic.
+
+    A formula with more than `max_terms` input-to-output paths is not built (that takes minutes on
+    deep, unpruned models and is unreadable anyway): `terms` then says how large it would be.
+    """
     splines = spline_edge_count(model)
+    terms = max(formula_terms(model), default=0)
     if symbolic_edge_count(model) == 0:
-        return {"latex": [], "sympy": [], "spline_edges": splines}
+        return {"latex": [], "sympy": [], "spline_edges": splines, "terms": terms, "too_large": False}
+    if terms > max_terms:
+        return {"latex": [], "sympy": [], "spline_edges": splines, "terms": terms, "too_large": True}
     exprs = [ex_round(e, digits) for e in model.symbolic_formula()]
-    return {"latex": [sympy.latex(e) for e in exprs], "sympy": [str(e) for e in exprs], "spline_edges": splines}
+    return {"latex": [sympy.latex(e) for e in exprs], "sympy": [str(e) for e in exprs], "spline_edges": splines,
+            "terms": terms, "too_large": False}
 
 
 # ----------------------------------------------------------------- versions

@@ -44,7 +44,7 @@ class KANWidget(anywidget.AnyWidget):
     metrics = traitlets.Bytes(b"").tag(sync=True)
     status = traitlets.Dict(idle()).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
-    formula = traitlets.Dict({"latex": [], "sympy": [], "spline_edges": 0}).tag(sync=True)
+    formula = traitlets.Dict({"latex": [], "sympy": [], "spline_edges": 0, "terms": 0, "too_large": False}).tag(sync=True)
     versions = traitlets.List().tag(sync=True)
     inspector = traitlets.Dict().tag(sync=True)
     library = traitlets.List().tag(sync=True)

@@ -2,6 +2,7 @@
 import os
 
 import numpy as np
+import torch
 import pytest
 import sympy
 
@@ -38,3 +39,21 @@ def test_lists_and_tuples_keep_their_type():
 
 def test_numpy_digit_count_is_accepted():
     assert ex_round(sympy.Float(1.23456) * X, np.int64(1)) == sympy.Float(1.2, 15) * X
+
+
+def test_formula_terms_count_input_to_output_paths():
+    from kanwidget import KAN
+    from kanwidget.core.operations.formula import formula_terms
+
+    assert formula_terms(KAN([2, 5, 1], seed=0)) == [10]                 # 2 inputs x 5 hidden x 1 path each
+    assert formula_terms(KAN([8, 16, 8, 2], seed=0)) == [1024, 1024]
+    model = KAN([3, 2, 2], seed=0)
+    with torch.no_grad():
+        model.layers[0].mask[2, :] = 0                                   # input 3 reaches nothing
+        model.layers[1].mask[1, 0] = 0                                   # hidden 2 no longer feeds output 1
+    # output 1: inputs 1, 2 through hidden 1 only = 2 paths; output 2: 2 inputs x 2 hidden = 4 paths
+    assert formula_terms(model) == [2, 4]
+    # and each path is one nested leaf of the formula: count the input symbols in the expression tree
+    exprs = model.symbolic_formula()
+    leaves = [sum(1 for a in sympy.preorder_traversal(e) if isinstance(a, sympy.Symbol)) for e in exprs]
+    assert leaves == [2, 4]

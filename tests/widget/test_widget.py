@@ -34,7 +34,7 @@ def test_initial_traits(widget, model):
     assert len(widget.curves) == 9 * 2 * 64 * 4
     assert widget.has_data is True
     assert widget.library == list(SYMBOLIC_LIB)
-    assert widget.formula == {"latex": [], "sympy": [], "spline_edges": 9}
+    assert widget.formula == {"latex": [], "sympy": [], "spline_edges": 9, "terms": 6, "too_large": False}
     assert widget.status["state"] == "idle" and set(widget.status) == {"state", "text", "step", "steps"}
     assert widget.error == "" and widget.inspector == {} and widget.metrics == b""
     json.dumps(widget.graph, allow_nan=False)      # Jupyter's serialiser refuses NaN

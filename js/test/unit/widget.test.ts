@@ -265,6 +265,15 @@ describe("formula", () => {
     expect(f.textContent).toContain("No symbolic formula yet");
     expect($<HTMLButtonElement>("[data-kw=copy-latex]").disabled).toBe(true);
   });
+  it("says how large a formula too large to build would be, and what to do", () => {
+    const { model, $ } = mount();
+    model.set("formula", { latex: [], sympy: [], spline_edges: 0, terms: 1024, too_large: true });
+    const f = $(".kw-formula");
+    expect(f.querySelector("math")).toBeNull();
+    expect(f.querySelector(".kw-formula-too-large")!.textContent).toContain("1,024 nested terms");
+    expect(f.textContent).toContain("prune the network first");
+    expect(f.textContent).not.toContain("No symbolic formula yet");
+  });
   it("copies LaTeX and sympy text through the clipboard", async () => {
     const { $ } = mount();
     const copied: string[] = [];

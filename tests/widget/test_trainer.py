@@ -285,3 +285,24 @@ def test_loss_history_is_bounded(widget, monkeypatch):
     widget.train(steps=300, opt="Adam", lr=0.01, update_grid=False, block=True)
     rows = rows_of(widget)
     assert len(rows) <= 80 and rows[-1, 0] == 300 and rows[-50:, 0].tolist() == list(range(251, 301))
+
+
+def test_cell_fit_whose_callback_raises_leaves_the_view_idle_with_the_completed_steps(widget, data):
+    """The fault: a raising callback left one step applied with no version and the view at "training…"."""
+    from kanwidget.core import FitError
+
+    model = widget.model
+    before = [v.id for v in model.history]
+
+    def explode(info):
+        if info.step == 3:
+            raise KeyError("boom")
+
+    with pytest.raises(FitError, match="step 3") as caught:
+        model.fit(data, steps=10, opt="Adam", lr=0.01, verbose=False, callbacks=[explode])
+    assert isinstance(caught.value.__cause__, KeyError)
+    assert model.steps_trained == 2                                # the failing step was undone
+    assert widget.status["state"] == "idle"                        # not stuck at "training…"
+    assert steps_seen(widget) == 2
+    assert len(model.history) == len(before) + 1 or not before     # one version for the 2 completed steps
+    assert widget.versions[-1]["current"] and "x2" in widget.versions[-1]["label"]
