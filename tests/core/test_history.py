@@ -9,14 +9,7 @@ from kanwidget import KAN, create_dataset
 from kanwidget.core import ModelBusyError, ModelState
 from kanwidget.core.network.layer import KANLayer
 from kanwidget.core.network.state import TensorTable
-
-
-def clone_state(model):
-    return {k: v.clone() for k, v in model.state_dict().items()}
-
-
-def state_equal(a, b):
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+from model_helpers import clone_state, state_equal
 
 
 def everything(model):

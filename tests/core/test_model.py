@@ -11,14 +11,6 @@ from kanwidget import KAN, create_dataset
 from tests.conftest import reference_function
 
 
-def state_equal(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
-def clone_state(model: KAN) -> dict:
-    return {k: v.clone() for k, v in model.state_dict().items()}
-
-
 # ------------------------------------------------------------------ construction
 @pytest.mark.parametrize("width,match", [([2], "at least 2"), ([], "at least 2"), ([2, 0, 1], ">= 1"),
                                          ([2, -3, 1], ">= 1"), ([2, 5.5, 1], "integers"), ("25", "list")])

@@ -1,5 +1,4 @@
 """Scores, pruning, refinement, formulas, history and persistence (symbolic edges: test_symbolic_edges.py)."""
-import copy
 import os
 
 import pytest
@@ -8,32 +7,7 @@ import torch
 
 from kanwidget import KAN, create_dataset, ex_round
 from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
-
-
-def clone_state(model):
-    return {k: v.clone() for k, v in model.state_dict().items()}
-
-
-def state_equal(a, b):
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
-@pytest.fixture(scope="module")
-def _trained_once():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    from tests.conftest import reference_function
-    ds = create_dataset(reference_function, n_var=2)
-    model = KAN(width=[2, 5, 1], grid=5, k=3, seed=42)
-    model.fit(ds, opt="LBFGS", steps=15, lamb=0.001, verbose=False)
-    torch.set_default_dtype(old)
-    return model
-
-
-@pytest.fixture
-def trained(_trained_once, float64):
-    """A copy (own lineage) of a [2,5,1] model trained sparsely on the reference function."""
-    return copy.deepcopy(_trained_once)
+from model_helpers import clone_state, state_equal
 
 
 # ----------------------------------------------------------------- scores, prune

@@ -1,5 +1,4 @@
 """Symbolic edges: suggest, fix, unfix, auto_symbolic; progress events and cancellation."""
-import copy
 import threading
 
 import pytest
@@ -10,32 +9,7 @@ from kanwidget import KAN, add_symbolic, create_dataset
 from kanwidget.core import OperationCancelled
 from kanwidget.core.numerics import spline
 from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
-
-
-def clone_state(model):
-    return {k: v.clone() for k, v in model.state_dict().items()}
-
-
-def state_equal(a, b):
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
-@pytest.fixture(scope="module")
-def _trained_once():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    from tests.conftest import reference_function
-    ds = create_dataset(reference_function, n_var=2)
-    model = KAN(width=[2, 5, 1], grid=5, k=3, seed=42)
-    model.fit(ds, opt="LBFGS", steps=15, lamb=0.001, verbose=False)
-    torch.set_default_dtype(old)
-    return model
-
-
-@pytest.fixture
-def trained(_trained_once, float64):
-    """A copy (own lineage) of a [2,5,1] model trained sparsely on the reference function."""
-    return copy.deepcopy(_trained_once)
+from model_helpers import clone_state, state_equal
 
 
 def spline_edge_model(fn, grid=200, lo=-1.0, hi=1.0):

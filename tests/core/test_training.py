@@ -1,7 +1,6 @@
 """KAN.fit: accuracy, optimisers, grid updates, callbacks and events, stop tokens, FitConfig, failures."""
 import threading
 import time
-import warnings
 
 import numpy as np
 import pytest
@@ -9,14 +8,7 @@ import torch
 
 from kanwidget import KAN, FitStep, create_dataset
 from kanwidget.core import FitConfig, FitError
-
-
-def state_equal(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
-def clone_state(model: KAN) -> dict:
-    return {k: v.clone() for k, v in model.state_dict().items()}
+from model_helpers import clone_state, state_equal
 
 
 def test_fit_reaches_pykan_accuracy_on_reference(reference_dataset):

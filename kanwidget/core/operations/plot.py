@@ -1,7 +1,6 @@
 """Static matplotlib picture of a KAN: nodes, edge curves, importance as opacity, symbolic labels."""
 from __future__ import annotations
 
-import math
 import os
 from typing import TYPE_CHECKING, Sequence
 

@@ -15,7 +15,7 @@ from torch import Tensor
 from kanwidget.core.data import validate_dataset
 from kanwidget.core.network.history import Activity
 from kanwidget.core.numerics.optim import LBFGS, Adam
-from kanwidget.core.operations.fit_config import OPTIMISERS, FitConfig
+from kanwidget.core.operations.fit_config import OPTIMISERS, FitConfig  # noqa: F401 - OPTIMISERS re-exported
 
 if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
