@@ -70,7 +70,7 @@ def kanwidget_workflow(ds, steps: int, seed: int) -> dict:
         lambda: KAN(width=[2, 5, 1], grid=5, k=3, seed=seed),
         lambda m, lamb=0.0: m.fit(ds, opt="LBFGS", steps=steps, lamb=lamb, verbose=False),
         lambda m: m.prune(), lambda m: m.refine(10), auto,
-        lambda m: ex_round(m.symbolic_formula()[0], 4), ds, steps)
+        lambda m: ex_round(m.symbolic_formula()[0][0], 4), ds, steps)
 
 
 def pykan_workflow(ds, steps: int, seed: int) -> dict:

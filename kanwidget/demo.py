@@ -46,7 +46,7 @@ def run(steps: int = 50, seed: int = 42, verbose: bool = True) -> dict[str, obje
     fit("fit after refine")
     choices = phase("auto_symbolic", lambda: model.auto_symbolic(lib=LIB, verbose=verbose))
     fit("fit symbolic")
-    formula = ex_round(model.symbolic_formula()[0], 4)
+    formula = ex_round(model.symbolic_formula()[0][0], 4)
     total = time.perf_counter() - started
     if verbose:
         print("\ntest RMSE per phase:")

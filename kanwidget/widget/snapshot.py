@@ -171,7 +171,7 @@ def formula_payload(model: "KAN", digits: int = 4, max_terms: int = FORMULA_MAX_
         return {"latex": [], "sympy": [], "spline_edges": splines, "terms": terms, "too_large": False}
     if terms > max_terms:
         return {"latex": [], "sympy": [], "spline_edges": splines, "terms": terms, "too_large": True}
-    exprs = [ex_round(e, digits) for e in model.symbolic_formula()]
+    exprs = [ex_round(e, digits) for e in model.symbolic_formula()[0]]
     return {"latex": [sympy.latex(e) for e in exprs], "sympy": [str(e) for e in exprs], "spline_edges": splines,
             "terms": terms, "too_large": False}
 
@@ -222,7 +222,7 @@ def inspector_payload(model: "KAN", l: int, i: int, j: int, candidates: bool = T
     cands: list[dict[str, Any]] = []
     if candidates and model.data is not None:
         lib = [name for name in SYMBOLIC_LIB]
-        for c in model.suggest_symbolic(l, i, j, lib=lib, topk=5):
+        for c in model.symbolic_candidates(l, i, j, lib=lib, topk=5):
             r2 = float(c.r2) if np.isfinite(c.r2) else 0.0
             cands.append({"name": c.name, "r2": round(r2, 6), "complexity": int(c.complexity)})
     return {"l": l, "i": i, "j": j, "x": _floats(xs[i]), "y": _floats(ys), "data_x": data_x, "data_y": data_y,

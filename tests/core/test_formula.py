@@ -54,6 +54,6 @@ def test_formula_terms_count_input_to_output_paths():
     # output 1: inputs 1, 2 through hidden 1 only = 2 paths; output 2: 2 inputs x 2 hidden = 4 paths
     assert formula_terms(model) == [2, 4]
     # and each path is one nested leaf of the formula: count the input symbols in the expression tree
-    exprs = model.symbolic_formula()
+    exprs, _ = model.symbolic_formula()
     leaves = [sum(1 for a in sympy.preorder_traversal(e) if isinstance(a, sympy.Symbol)) for e in exprs]
     assert leaves == [2, 4]

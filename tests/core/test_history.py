@@ -219,7 +219,7 @@ def test_same_thread_reentry_from_a_callback_works(model, reference_dataset):
     def callback(info):
         if info.step == 2:
             info.model.update_grid_from_samples(reference_dataset["train_input"])
-            seen.append(info.model.suggest_symbolic(0, 0, 0, lib=["x", "sin"], topk=1)[0].name)
+            seen.append(info.model.symbolic_candidates(0, 0, 0, lib=["x", "sin"], topk=1)[0].name)
             seen.append(info.model.lineage.activity.name)
             info.model.record_version("from a callback")
 

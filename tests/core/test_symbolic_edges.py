@@ -37,7 +37,7 @@ def test_fix_symbolic_recovers_known_parameters():
 
 def test_suggest_symbolic_ranks_the_true_function_first():
     model = spline_edge_model(lambda x: torch.exp(1.5 * x) - 1)
-    cands = model.suggest_symbolic(0, 0, 0, lib=["x", "x^2", "x^3", "sin", "tanh", "exp"], topk=3)
+    cands = model.symbolic_candidates(0, 0, 0, lib=["x", "x^2", "x^3", "sin", "tanh", "exp"], topk=3)
     assert cands[0].name == "exp" and cands[0].r2 > 0.9999999
     assert len(cands) == 3 and cands[0].score <= cands[1].score
 
@@ -80,7 +80,7 @@ def test_user_function_extends_the_library():
                  complexity=3, overwrite=True)
     try:
         model = spline_edge_model(lambda x: torch.sign(x + 2) * (x + 2).abs() ** (1 / 3), lo=-1, hi=1)
-        cands = model.suggest_symbolic(0, 0, 0, lib=["x", "x^2", "cubic_root_test"], topk=1)
+        cands = model.symbolic_candidates(0, 0, 0, lib=["x", "x^2", "cubic_root_test"], topk=1)
         assert cands[0].name == "cubic_root_test"
     finally:
         SYMBOLIC_LIB.pop("cubic_root_test", None)
@@ -142,18 +142,18 @@ def test_suggest_symbolic_reports_progress_and_cancels(wide):
     from kanwidget.core.operations.symbolic_edges import FUNCTION_CHUNK
     seen = progress_log(wide)
     lib = ["x", "x^2", "x^3", "sin", "tanh", "exp", "abs", "sgn", "cos", "gaussian"]
-    assert len(wide.suggest_symbolic(0, 0, 0, lib=lib, topk=3)) == 3
+    assert len(wide.symbolic_candidates(0, 0, 0, lib=lib, topk=3)) == 3
     assert [d for _, d, _, _ in seen] == [0, FUNCTION_CHUNK, len(lib)] and seen[0][2] == len(lib)
     token = threading.Event()
     wide.on("progress", lambda a: token.set())
     with pytest.raises(OperationCancelled, match="suggest_symbolic"):
-        wide.suggest_symbolic(0, 0, 0, lib=lib, stop=token)
+        wide.symbolic_candidates(0, 0, 0, lib=lib, stop=token)
 
 
 def test_chunked_suggest_ranks_like_one_batch(wide):
     from kanwidget.core.numerics.symbolic import fit_affine_batched, get_functions
     lib = ["x", "x^2", "x^3", "sin", "tanh", "exp", "abs", "sgn", "cos", "gaussian"]
-    cands = wide.suggest_symbolic(0, 0, 0, lib=lib, topk=10)
+    cands = wide.symbolic_candidates(0, 0, 0, lib=lib, topk=10)
     xl, acts = wide.layer_inputs(wide.data["train_input"])[0], None
     with torch.no_grad():
         acts = wide.layers[0].edge_activations(xl)

@@ -373,6 +373,7 @@ class KAN(nn.Module):
     prune_input = simplify.prune_input
     refine = simplify.refine
     suggest_symbolic = symbolic_edges.suggest_symbolic
+    symbolic_candidates = symbolic_edges.symbolic_candidates
     fix_symbolic = symbolic_edges.fix_symbolic
     unfix_symbolic = symbolic_edges.unfix_symbolic
     auto_symbolic = symbolic_edges.auto_symbolic
@@ -380,4 +381,5 @@ class KAN(nn.Module):
     plot = plot_module.plot
     save = persistence.save
     load = classmethod(persistence.load)
+    act_fun = property(lambda self: self.layers, doc="pykan's name for the layers (coef, grid, scale_base, ...)")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+from fractions import Fraction
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -27,9 +28,28 @@ def input_symbols(model: "KAN", var: Sequence[str | sympy.Symbol] | None = None)
     return [v if isinstance(v, sympy.Symbol) else sympy.Symbol(str(v)) for v in names]
 
 
-def symbolic_formula(model: "KAN", var: Sequence[str | sympy.Symbol] | None = None) -> list[sympy.Expr]:
-    """One sympy expression per output. Edges still splines appear as functions spline_l_i_j(...)."""
-    nodes: list[sympy.Expr] = list(input_symbols(model, var))
+def symbolic_formula(model: "KAN", var: Sequence[str | sympy.Expr] | None = None,
+                     normalizer: Sequence[Sequence[float]] | None = None,
+                     output_normalizer: Sequence[Sequence[float]] | None = None,
+                     ) -> tuple[list[sympy.Expr], list[sympy.Expr]]:
+    """`(formulas, variables)` as pykan: one sympy expression per output, and the input variables used.
+
+    `symbolic_formula()[0][0]` is the first output's formula. var: names or sympy expressions for the
+    inputs (an expression is substituted as is; default: the model's in_vars, else x_1 .. x_n).
+    normalizer = [means, stds] of the inputs (the formula then takes raw inputs: x -> (x - mean) / std);
+    output_normalizer = [means, stds] of the outputs (y -> y * std + mean). Edges that are still
+    splines appear as functions spline_l_i_j(...).
+    """
+    if var is not None and (isinstance(var, (str, bytes)) or not isinstance(var, Sequence)):
+        raise TypeError(f"var must be a list of names or sympy expressions, got {var!r}")
+    variables = input_symbols(model, None if var is None else
+                              [v if isinstance(v, sympy.Symbol) else str(v) for v in var])
+    if var is not None:  # pykan: sympy expressions are used as given
+        variables = [v if isinstance(v, sympy.Expr) else s for v, s in zip(var, variables)]
+    nodes: list[sympy.Expr] = list(variables)
+    if normalizer is not None:
+        mean, std = _normalizer("normalizer", normalizer, model.width[0])
+        nodes = [(x - m) / s for x, m, s in zip(nodes, mean, std)]
     for l, layer in enumerate(model.layers):
         mask = layer.mask.detach().cpu()
         sym_mask = layer.sym_mask.detach().cpu()
@@ -48,7 +68,22 @@ def symbolic_formula(model: "KAN", var: Sequence[str | sympy.Symbol] | None = No
                     total += sympy.Function(f"spline_{l}_{i}_{j}")(nodes[i])
             outs.append(total)
         nodes = outs
-    return nodes
+    if output_normalizer is not None:
+        mean, std = _normalizer("output_normalizer", output_normalizer, model.width[-1])
+        nodes = [y * s + m for y, m, s in zip(nodes, mean, std)]
+    return nodes, variables
+
+
+def _normalizer(name: str, value: Sequence[Sequence[float]], n: int) -> tuple[list[sympy.Float], list[sympy.Float]]:
+    """[means, stds] with n finite numbers each (stds non-zero), as sympy Floats."""
+    try:
+        mean, std = (np.asarray(part, dtype=np.float64).reshape(-1) for part in value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be [means, stds] with {n} numbers each, got {value!r}") from None
+    if mean.shape != (n,) or std.shape != (n,) or not np.isfinite(mean).all() or not np.isfinite(std).all() \
+            or (std == 0).any():
+        raise ValueError(f"{name} must be [means, stds] with {n} finite numbers each (stds non-zero), got {value!r}")
+    return [sympy.Float(float(m)) for m in mean], [sympy.Float(float(s)) for s in std]
 
 
 def spline_edge_count(model: "KAN") -> int:
@@ -108,19 +143,64 @@ def _as_expression(expr: object) -> sympy.Expr:
     return sympy.sympify(expr.item() if isinstance(expr, np.generic) else expr)
 
 
-def ex_round(expr: sympy.Expr, n_digit: int = 4) -> sympy.Expr:
-    """Round every number in expr to n_digit decimals; numbers that round to integers become integers.
+EXACT_RELATIVE = 1e-12     # a float this close to a simple constant is held as that constant
+EXACT_DENOMINATOR = 12     # simple constants: p/q and p*pi/q with q <= 12 (products of snapped values)
 
-    Constants inside exp are pulled out and integer powers of float sums expanded first, so that
-    e.g. 1.00002*exp(-2e-6 + x**2) becomes exp(x**2) instead of keeping spurious digits.
-    Repeats until nothing changes (rounding can expose new simplifications).
+
+def _simple_constant(v: float, tol: float) -> sympy.Expr | None:
+    """The exact p/q or p*pi/q (q <= 12) that v holds: within tol * max(|v|, 1), or v is a float32 value
+    equal to the constant rounded to float32 (a float32 model holds nothing closer). Else None."""
+    if not np.isfinite(v):
+        return None
+    scale = max(abs(v), 1.0)
+    for unit, sym in ((1.0, sympy.Integer(1)), (np.pi, sympy.pi)):
+        ratio = Fraction(v / unit).limit_denominator(EXACT_DENOMINATOR)
+        exact = float(ratio) * unit
+        same32 = float(np.float32(v)) == v and np.float32(exact) == np.float32(v)
+        if abs(exact - v) <= tol * scale or same32:
+            return sympy.Rational(ratio.numerator, ratio.denominator) * sym
+    return None
+
+
+def exact_constants(expr: sympy.Expr, tol: float = EXACT_RELATIVE) -> sympy.Expr:
+    """Replace every float that holds a simple constant exactly (see _simple_constant) by that constant:
+    3.141592653589793 -> pi, 1.0 -> 1, -9.42477796076938 -> -3*pi, 0.5 -> 1/2; sympy then simplifies
+    what follows from it (sin(pi*x - 3*pi) -> -sin(pi*x)). Other floats are left as they are."""
+    repl = {}
+    for f in expr.atoms(sympy.Float):
+        simple = _simple_constant(float(f), tol)
+        if simple is not None:
+            repl[f] = simple
+    return expr.xreplace(repl) if repl else expr
+
+
+def _tidy_floats(expr: sympy.Expr, tol: float) -> sympy.Expr:
+    """The value-preserving rewrites of ex_round, to a fixed point (at most 8 rounds)."""
+    for _ in range(8):
+        new = exact_constants(_pull_exp_constants(_expand_float_powers(expr)), tol)
+        if new == expr:
+            break
+        expr = new
+    return expr
+
+
+def ex_round(expr: sympy.Expr, n_digit: int = 4) -> sympy.Expr:
+    """Round every number in expr to n_digit decimals, honestly; integers and simple constants print exactly.
+
+    A number is printed as an exact constant (pi, -3*pi, 1/2, 1) only when it holds that constant to
+    1e-12 (a snapped constant, see KAN.snap_symbolic), or exactly in float32; otherwise it is rounded
+    (3.14159 -> 3.1416, never pi). Before any rounding, constants inside exp are pulled out and integer
+    powers of float sums expanded on the unrounded numbers, so e.g. 1.00002*exp(-2e-6 + x**2) becomes
+    exp(x**2) (the factor 1.000018 is 1 to 4 decimals) and no digit is computed from rounded numbers.
+    Rounding repeats until nothing changes (it can expose new simplifications).
     """
     n_digit = check_int("n_digit", n_digit, 0, 300)
     if isinstance(expr, (list, tuple)):
         return type(expr)(ex_round(e, n_digit) for e in expr)
-    expr = _as_expression(expr)
+    tol = min(EXACT_RELATIVE, 0.5 * 10.0 ** -n_digit)
+    expr = _tidy_floats(_as_expression(expr), tol)
     for _ in range(8):
-        new = _round_floats(_pull_exp_constants(_expand_float_powers(expr)), n_digit)
+        new = _tidy_floats(_round_floats(expr, n_digit), tol)
         if new == expr:
             break
         expr = new

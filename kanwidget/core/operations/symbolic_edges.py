@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -61,11 +61,30 @@ def edge_samples(model: "KAN", l: int, x: Tensor | None = None) -> tuple[Tensor,
         return inputs[l], model.layers[l].edge_activations(inputs[l])
 
 
-def suggest_symbolic(model: "KAN", l: int, i: int, j: int, lib: Sequence[str] | None = None, topk: int = 5,
-                     weight_simple: float = 0.8, a_range: tuple[float, float] = DEFAULT_RANGE,
-                     b_range: tuple[float, float] = DEFAULT_RANGE, verbose: bool = False,
-                     x: Tensor | None = None, stop: threading.Event | None = None) -> list[Candidate]:
-    """Rank library functions for edge (l, i, j) by R² and complexity (best first).
+def suggest_symbolic(model: "KAN", l: int, i: int, j: int, a_range: tuple[float, float] = DEFAULT_RANGE,
+                     b_range: tuple[float, float] = DEFAULT_RANGE, lib: Sequence[str] | None = None, topk: int = 5,
+                     verbose: bool = True, weight_simple: float = 0.8, x: Tensor | None = None,
+                     stop: threading.Event | None = None) -> tuple[str, Callable[[Tensor], Tensor], float, int]:
+    """pykan's return: `(best_name, best_fun, best_r2, best_c)` for edge (l, i, j); prints the top-k table
+    (function, fitting r2, complexity, total loss) when verbose. best_fun is the torch function.
+
+    The ranking is `symbolic_candidates` (the full list of Candidate records, best first).
+    """
+    cands = symbolic_candidates(model, l, i, j, lib=lib, topk=topk, weight_simple=weight_simple, a_range=a_range,
+                                b_range=b_range, x=x, stop=stop)
+    if verbose:
+        print(f"{'':>3} {'function':>10} {'fitting r2':>12} {'complexity':>10} {'total loss':>11}")
+        for rank, c in enumerate(cands):
+            print(f"{rank:>3} {c.name:>10} {c.r2:>12.6f} {c.complexity:>10} {c.score:>11.3f}")
+    best = cands[0]
+    return best.name, get_functions([best.name])[0].torch_fn, best.r2, best.complexity
+
+
+def symbolic_candidates(model: "KAN", l: int, i: int, j: int, lib: Sequence[str] | None = None, topk: int = 5,
+                        weight_simple: float = 0.8, a_range: tuple[float, float] = DEFAULT_RANGE,
+                        b_range: tuple[float, float] = DEFAULT_RANGE, verbose: bool = False,
+                        x: Tensor | None = None, stop: threading.Event | None = None) -> list[Candidate]:
+    """Rank library functions for edge (l, i, j) by R² and complexity: top-k Candidate records, best first.
 
     Functions are fitted in chunks with a "progress" event after each; setting `stop` (or
     model.stop_training()) cancels with OperationCancelled.
