@@ -4,6 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# check the tools first, so a missing one is reported before minutes of downloads
+for tool in "$PY" node npm; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "kanwidget install: '$tool' was not found on PATH." >&2
+    echo "  needs Python 3.10+, Node.js 20+ and npm (Node builds the widget's front end;" >&2
+    echo "  Debian/Ubuntu: apt-get install -y nodejs npm, or see https://nodejs.org)" >&2
+    exit 1
+  fi
+done
 extras=${*:-dev}
 extras=${extras// /,}
 if [ ! -x .venv/bin/python ]; then
