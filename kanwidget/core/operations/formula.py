@@ -174,10 +174,12 @@ def exact_constants(expr: sympy.Expr, tol: float = EXACT_RELATIVE) -> sympy.Expr
     return expr.xreplace(repl) if repl else expr
 
 
-def _tidy_floats(expr: sympy.Expr, tol: float) -> sympy.Expr:
-    """The value-preserving rewrites of ex_round, to a fixed point (at most 8 rounds)."""
+def _tidy_floats(expr: sympy.Expr, tol: float | None) -> sympy.Expr:
+    """The value-preserving rewrites of ex_round, to a fixed point (at most 8 rounds); exact constants
+    are recognised only when tol is given (never in numbers already rounded: 1.2 is not 6/5)."""
     for _ in range(8):
-        new = exact_constants(_pull_exp_constants(_expand_float_powers(expr)), tol)
+        new = _pull_exp_constants(_expand_float_powers(expr))
+        new = exact_constants(new, tol) if tol is not None else new
         if new == expr:
             break
         expr = new
@@ -200,7 +202,7 @@ def ex_round(expr: sympy.Expr, n_digit: int = 4) -> sympy.Expr:
     tol = min(EXACT_RELATIVE, 0.5 * 10.0 ** -n_digit)
     expr = _tidy_floats(_as_expression(expr), tol)
     for _ in range(8):
-        new = _tidy_floats(_round_floats(expr, n_digit), tol)
+        new = _tidy_floats(_round_floats(expr, n_digit), None)
         if new == expr:
             break
         expr = new
