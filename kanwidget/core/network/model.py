@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from kanwidget.core.operations import formula, persistence, simplify, training
 from kanwidget.core.operations import symbolic_edges
 from kanwidget.core.operations import plot as plot_module
+from kanwidget.core.operations import checkpoints, pykan_import
 from kanwidget.core.checks import check_float, check_int
 from kanwidget.core.network import limits
 from kanwidget.core.network.history import Lineage, Version
@@ -381,5 +382,8 @@ class KAN(nn.Module):
     plot = plot_module.plot
     save = persistence.save
     load = classmethod(persistence.load)
+    from_pykan = classmethod(pykan_import.from_pykan)
+    saveckpt = checkpoints.saveckpt
+    loadckpt = classmethod(checkpoints.loadckpt)
     act_fun = property(lambda self: self.layers, doc="pykan's name for the layers (coef, grid, scale_base, ...)")
 
