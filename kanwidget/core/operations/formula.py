@@ -144,17 +144,19 @@ def _as_expression(expr: object) -> sympy.Expr:
 
 
 EXACT_RELATIVE = 1e-12     # a float this close to a simple constant is held as that constant
-EXACT_DENOMINATOR = 12     # simple constants: p/q and p*pi/q with q <= 12 (products of snapped values)
+EXACT_DENOMINATOR = 12     # simple constants: p/q and p*pi/q with q dividing 12 (products of snapped values)
 
 
 def _simple_constant(v: float, tol: float) -> sympy.Expr | None:
-    """The exact p/q or p*pi/q (q <= 12) that v holds: within tol * max(|v|, 1), or v is a float32 value
+    """The exact p/q or p*pi/q (q divides 12) that v holds: within tol * max(|v|, 1), or v is a float32 value
     equal to the constant rounded to float32 (a float32 model holds nothing closer). Else None."""
     if not np.isfinite(v):
         return None
     scale = max(abs(v), 1.0)
     for unit, sym in ((1.0, sympy.Integer(1)), (np.pi, sympy.pi)):
         ratio = Fraction(v / unit).limit_denominator(EXACT_DENOMINATOR)
+        if EXACT_DENOMINATOR % ratio.denominator:  # 0.7 stays 0.7, not 7/10
+            continue
         exact = float(ratio) * unit
         same32 = float(np.float32(v)) == v and np.float32(exact) == np.float32(v)
         if abs(exact - v) <= tol * scale or same32:
