@@ -91,11 +91,30 @@ def parts_of_module(model: Any) -> PykanParts:
         raise TypeError(f"model does not look like a pykan MultKAN ({type(exc).__name__}: {exc})") from None
     input_id = getattr(model, "input_id", None)
     return PykanParts(width=_plain(model.width), k=getattr(model, "k", None),
-                      base_fun=getattr(model, "base_fun_name", "silu"), funs_name=funs_name, state=state,
+                      base_fun=_base_fun_name(getattr(model, "base_fun_name", "silu")), funs_name=funs_name,
+                      state=state,
                       symbolic_enabled=bool(getattr(model, "symbolic_enabled", True)),
                       grid_eps=getattr(model, "grid_eps", 0.02), grid_range=getattr(model, "grid_range", (-1, 1)),
                       input_id=None if input_id is None else [int(i) for i in torch.as_tensor(input_id).tolist()],
                       funs=funs)
+
+
+def _base_fun_name(fn: Any) -> Any:
+    """pykan's base_fun_name, or the name of the built-in base a callable computes (pykan's prune_input
+    passes the function itself, e.g. torch.nn.SiLU()); anything else is returned for the caller to refuse."""
+    if isinstance(fn, str) or not callable(fn):
+        return fn
+    from kanwidget.core.network.model import BASE_FUNCTIONS
+
+    probe = torch.linspace(-4.0, 4.0, 33, dtype=torch.float64)
+    try:
+        values = torch.as_tensor(fn(probe.clone()), dtype=torch.float64)
+    except Exception:  # noqa: BLE001 - a user's base function may raise anything
+        return fn
+    for name in BASE_FUNS:
+        if values.shape == probe.shape and torch.allclose(values, BASE_FUNCTIONS[name](probe), rtol=1e-12, atol=0):
+            return name
+    return fn
 
 
 def _plain(value: Any) -> Any:
