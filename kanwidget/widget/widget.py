@@ -7,6 +7,7 @@ table), `trainer` (fits and their stop tokens), `long_ops` (long commands: progr
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -55,9 +56,11 @@ class KANWidget(anywidget.AnyWidget):
         if not _BUNDLE_OK:
             missing = ", ".join(str(p) for p in (ESM_PATH, CSS_PATH) if not p.is_file())
             raise RuntimeError(BUNDLE_MISSING.format(missing=missing or "found after import"))
-        _check_model(model)
+        model, note = _accept_model(model)
         super().__init__(**kwargs)
         self._session = Session(self, model, dataset)
+        if note:
+            self._session.publisher.set_status(idle(note))
         self.on_msg(lambda _w, content, _buffers=None: self._session.runner.handle_message(content))
 
     def _run(self, command: str, **args: Any) -> Any:
@@ -70,8 +73,10 @@ class KANWidget(anywidget.AnyWidget):
 
     @model.setter
     def model(self, model: "KAN") -> None:
-        _check_model(model)
+        model, note = _accept_model(model)
         self._session.replace_model(model)
+        if note:
+            self._session.publisher.set_status(idle(note))
 
     @property
     def dataset(self) -> dict[str, Any] | None:
@@ -155,7 +160,18 @@ class KANWidget(anywidget.AnyWidget):
             pass
 
 
-def _check_model(model: Any) -> None:
+PYKAN_CONVERTED = "converted a pykan MultKAN to kanwidget.KAN"
+
+
+def _accept_model(model: Any) -> tuple["KAN", str | None]:
+    """The model to show: a kanwidget KAN as is, a pykan model converted (with a note and a warning)."""
     from kanwidget.core.network.model import KAN
-    if not isinstance(model, KAN):
-        raise TypeError(f"KANWidget needs a kanwidget.KAN model, got {type(model).__name__}")
+    from kanwidget.core.operations.pykan_import import is_pykan_model
+    if isinstance(model, KAN):
+        return model, None
+    if is_pykan_model(model):
+        converted = KAN.from_pykan(model)
+        warnings.warn(f"KANWidget: {PYKAN_CONVERTED} (KAN.from_pykan); the widget shows and changes the "
+                      "converted model (w.model), not the pykan one", KANWidgetWarning, stacklevel=3)
+        return converted, PYKAN_CONVERTED
+    raise TypeError(f"KANWidget needs a kanwidget.KAN (or a pykan MultKAN) model, got {type(model).__name__}")
