@@ -15,5 +15,6 @@ def test_reference_workflow_recovers_the_formula(float64):
     assert losses["fit symbolic"] <= 1e-9
     x1, x2 = sympy.symbols("x_1 x_2")
     expected = sympy.exp(x2 ** 2 + sympy.sin(sympy.Float(3.1416) * x1))
-    assert sympy.simplify(out["formula"] - expected) == 0, out["formula"]
-    assert str(out["formula"]) == "exp(x_2**2 + sin(3.1416*x_1))"
+    # ex_round prints pi when the fitted a holds pi to 1e-12 (honest), else 3.1416
+    assert sympy.simplify(out["formula"].subs(sympy.pi, sympy.Float(3.1416)) - expected) == 0, out["formula"]
+    assert str(out["formula"]) in ("exp(x_2**2 + sin(pi*x_1))", "exp(x_2**2 + sin(3.1416*x_1))")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import torch
 from torch import Tensor
 
-from kanwidget.core.checks import check_float, check_int
+from kanwidget.core.checks import check_bool, check_float, check_int
 from kanwidget.core.operations.simplify import require_inputs
 from kanwidget.core.numerics.symbolic import fit_affine_batched, get_functions, rank_candidates
 
@@ -157,16 +157,21 @@ def unfix_symbolic(model: "KAN", l: int, i: int, j: int) -> None:
 def auto_symbolic(model: "KAN", lib: Sequence[str] | None = None, weight_simple: float = 0.8,
                   r2_threshold: float = 0.0, a_range: tuple[float, float] = DEFAULT_RANGE,
                   b_range: tuple[float, float] = DEFAULT_RANGE, verbose: int = 1,
-                  x: Tensor | None = None, stop: threading.Event | None = None) -> list[SymbolicChoice]:
+                  x: Tensor | None = None, stop: threading.Event | None = None, iterative: bool = False,
+                  refit_steps: int = 20) -> list[SymbolicChoice]:
     """Fix every active spline edge to its best library function (by R² and complexity).
 
     Edges are fitted against all functions in batched calls of up to EDGE_CHUNK edges, with a
     "progress" event (activity.done/total in edges) after each. Edges whose best R² is below
     r2_threshold stay splines. Returns one SymbolicChoice per edge considered. Setting `stop`
     (or model.stop_training()) cancels with OperationCancelled and leaves the model as before.
+    iterative=True fixes one edge at a time, most certain first (highest R², then lowest complexity),
+    refitting the model (`refit_steps` L-BFGS steps on model.data) after each; still one version.
     """
     weight_simple = _check_weight(weight_simple)
     r2_threshold = check_float("r2_threshold", r2_threshold, finite=False)
+    iterative = check_bool("iterative", iterative)
+    refit_steps = check_int("refit_steps", refit_steps, 1, 10_000)
     fns = get_functions(lib)
     complexity = torch.tensor([f.complexity for f in fns], dtype=torch.float64)
     choices: list[SymbolicChoice] = []
@@ -174,6 +179,12 @@ def auto_symbolic(model: "KAN", lib: Sequence[str] | None = None, weight_simple:
     with lineage.begin("auto_symbolic", stop=stop, unit="edge") as activity, \
             lineage.change(model, "auto_symbolic", kind="symbolic") as ch:
         xs = require_inputs(model, x, "auto_symbolic")
+        if iterative:
+            from kanwidget.core.operations.iterative_symbolic import fix_most_certain_first
+            choices = fix_most_certain_first(model, xs, fns, weight_simple, r2_threshold, a_range, b_range,
+                                             verbose, refit_steps, activity)
+            ch.label = f"auto_symbolic iterative ({sum(c.name is not None for c in choices)} edges)"
+            return choices
         inputs = model.layer_inputs(xs)
         edges = [torch.nonzero(layer.numeric_mask > 0, as_tuple=True) for layer in model.layers]
         activity.total = sum(int(ii.numel()) for ii, _ in edges)

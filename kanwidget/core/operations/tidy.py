@@ -152,3 +152,14 @@ def _ranges(model: "KAN | None", symbols: list["sympy.Symbol"]) -> list[tuple[fl
             lo, hi = float(x[:, k].min()), float(x[:, k].max())
             ranges[sym.name] = (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
     return [ranges.get(s.name, (-1.0, 1.0)) for s in symbols]
+
+
+def clean_formula(model: "KAN", n_digit: int = 4, var: "list[str] | None" = None) -> list["sympy.Expr"]:
+    """The model's formulas (one per output) tidied (verified against the model's data range) and
+    rounded honestly: ex_round(tidy(symbolic_formula)). Run snap_symbolic first for exact constants."""
+    from kanwidget.core.operations.formula import ex_round, symbolic_formula
+
+    formulas = symbolic_formula(model, var)
+    if isinstance(formulas, tuple):          # pykan's (formulas, variables)
+        formulas = formulas[0]
+    return [ex_round(tidy(f, model), n_digit) for f in formulas]
