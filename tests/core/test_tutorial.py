@@ -121,7 +121,9 @@ def test_seed_tutorial_runs_verbatim_and_finds_the_formula(tutorial_run):
     formula = sympy.sympify(last["value"])  # srepr text the runner printed for our own expression
     x_1, x_2 = sympy.symbols("x_1 x_2")
     expected = sympy.exp(x_2 ** 2 + sympy.sin(sympy.Float(3.1416) * x_1))
-    assert formula == expected or sympy.simplify(formula - expected) == 0, formula
+    # pykan prints 3.1416; kanwidget's ex_round may print pi when the fitted float holds pi to 1e-12
+    as_printed = formula.subs(sympy.pi, sympy.Float(3.1416))
+    assert as_printed == expected or sympy.simplify(as_printed - expected) == 0, formula
 
 
 def test_seed_tutorial_prints_pykan_style_progress(tutorial_run):
