@@ -14,7 +14,7 @@ from widget_helpers import target
 
 @pytest.fixture
 def pykan_model(tmp_path):
-    kan = pytest.importorskip("kan")
+    kan = pytest.importorskip("kan", exc_type=ImportError)  # also a pykan missing its deps
     old = os.getcwd()
     os.chdir(tmp_path)                  # pykan writes into ./model when a method turns auto_save on
     try:

@@ -175,8 +175,8 @@ def _checked_state(state: Any, sizes: list[int], k: int, source: str) -> dict[st
     missing = [key for key in expected if key not in state]
     unknown = sorted(str(key) for key in set(state) - set(expected))
     if missing or unknown:
-        raise ValueError(f"{source}'s state does not match width {sizes}: "
-                         + "; ".join(part for part in (_listed("missing", missing), _listed("unknown", unknown)) if part))
+        problems = [part for part in (_listed("missing", missing), _listed("unknown", unknown)) if part]
+        raise ValueError(f"{source}'s state does not match width {sizes}: {'; '.join(problems)}")
     grids = []
     for l in range(len(sizes) - 1):
         coef = state[f"act_fun.{l}.coef"]
