@@ -9,12 +9,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-import numpy as np
-import torch
-from torch import nn
+# re-exported names (the star import's list is __all__, computed in __getattr__)
+import numpy as np  # noqa: F401
+import torch  # noqa: F401
+from torch import nn  # noqa: F401
 
-from kanwidget.core import SYMBOLIC_LIB, FitStep, KAN
-from kanwidget.utils import add_symbolic, create_dataset, create_dataset_from_data, ex_round, fit_params
+from kanwidget.core import KAN, SYMBOLIC_LIB, FitStep  # noqa: F401
+from kanwidget.utils import add_symbolic, create_dataset, create_dataset_from_data, ex_round, fit_params  # noqa: F401
 
 __version__ = "0.1.0"
 
