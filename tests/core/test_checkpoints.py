@@ -118,6 +118,13 @@ def test_simple_parser_reads_what_pyyaml_reads(model, tmp_path):
     assert parse_simple_yaml(pyyaml_text) == config
 
 
+def test_deeply_nested_yaml_is_a_clear_error():
+    with pytest.raises(ValueError, match="nested too deeply"):
+        parse_config("a: " + "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        parse_simple_yaml("a:\n" + "".join("  " * n + "-\n" for n in range(20)) + "  " * 20 + "- 1\n")
+
+
 def test_loading_works_without_pyyaml(model, tmp_path, monkeypatch):
     model.saveckpt(tmp_path / "ck")
     monkeypatch.setitem(sys.modules, "yaml", None)             # `import yaml` now raises ImportError

@@ -246,6 +246,8 @@ def parse_config(text: str) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ValueError(str(exc).splitlines()[0]) from None
+    except RecursionError:
+        raise ValueError("lists nested too deeply") from None
 
 
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)$")
