@@ -153,8 +153,8 @@ export class Controls {
   private libraryField(label: string): HTMLElement {
     this.libSummary = h("summary", { text: label });
     this.libBox = h("div", { class: "kw-lib-list", "data-kw": "lib" });
-    const libAll = h("button", { type: "button", class: "kw-link", text: "all" });
-    const libNone = h("button", { type: "button", class: "kw-link", text: "none" });
+    const libAll = h("button", { type: "button", class: "kw-link", text: "all", "aria-label": "Select all functions" });
+    const libNone = h("button", { type: "button", class: "kw-link", text: "none", "aria-label": "Select no functions" });
     libAll.addEventListener("click", () => this.setAllLib(true));
     libNone.addEventListener("click", () => this.setAllLib(false));
     return h("details", { class: "kw-lib" }, this.libSummary, h("div", { class: "kw-lib-tools" }, libAll, libNone), this.libBox);

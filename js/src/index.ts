@@ -9,6 +9,7 @@ import { LossChart } from "./losschart";
 import { NetworkView } from "./network";
 import { changesModel, normaliseProtocol } from "./protocol";
 import { ErrorBox, StatusLine, normaliseStatus } from "./status";
+import { watchTheme } from "./theme";
 import { Timeline } from "./timeline";
 import type { AnyWidget } from "@anywidget/types";
 import type { Callback, Graph, ProtocolTable, SendCommand, Traits, WidgetModel } from "./types";
@@ -43,8 +44,12 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
     model.save_changes();
   });
   const controls = new Controls(send);
+  const inspectorOpen = () => !inspector.el.hidden;
   const network = new NetworkView({
     onPick: (g) => send("inspect", { l: g.l, i: g.i, j: g.j }),
+    onEscape: () => {
+      if (inspectorOpen()) send("close_inspector", {});
+    },
     onDraw: (s) => {
       root.dataset.nodes = String(s.nodes);
       root.dataset.edges = String(s.edges);
@@ -56,9 +61,36 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   const formula = new FormulaPanel();
   const timeline = new Timeline(send);
 
+  // Escape anywhere in the widget closes the inspector; focus inside it goes back to the network.
+  const onKeydown = (ev: KeyboardEvent) => {
+    if (ev.key !== "Escape" || !inspectorOpen() || ev.defaultPrevented) return;
+    const t = ev.target as Node | null;
+    if (t && (t as HTMLElement).closest?.(".kw-lib[open]")) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    const inside = !!t && inspector.el.contains(t);
+    send("close_inspector", {});
+    if (inside) network.canvas.focus();
+  };
+  root.addEventListener("keydown", onKeydown);
+
+  // Theme changes (JupyterLab theme switch, OS dark mode / contrast): redraw the canvases when their
+  // colours changed. The new theme's stylesheet may apply a little after the signal: look again later.
+  const themeTimers: ReturnType<typeof setTimeout>[] = [];
+  const recheckTheme = () => {
+    if (network.themeChanged()) network.scheduleDraw();
+    if (chart.themeChanged()) chart.schedule();
+  };
+  const onTheme = () => {
+    themeTimers.splice(0).forEach(clearTimeout);
+    recheckTheme();
+    for (const ms of [150, 600, 1500]) themeTimers.push(setTimeout(recheckTheme, ms));
+  };
+  const unwatchTheme = watchTheme(onTheme);
+
   const header = h("div", { class: "kw-header" }, h("span", { class: "kw-title", text: "KAN" }), h("span", { class: "kw-shape" }), status.el);
   const netCard = h("div", { class: "kw-card kw-network-card" }, network.el,
-    h("div", { class: "kw-hint kw-muted", text: "Click an edge to inspect it. Faded = less important; red = symbolic." }));
+    h("div", { class: "kw-hint kw-muted", text: "Click an edge to inspect it (keyboard: Tab to the picture, arrows, Enter). Faded = less important; red = symbolic." }));
   const side = h("div", { class: "kw-side" }, inspector.el, h("div", { class: "kw-card" }, chart.el), formula.el);
   root.append(header, controls.el, errorBox.el, h("div", { class: "kw-main" }, netCard, side), timeline.el);
   el.append(root);
@@ -147,6 +179,9 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
     controls,
     destroy() {
       for (const [ev, cb] of handlers) model.off(ev, cb);
+      unwatchTheme();
+      themeTimers.splice(0).forEach(clearTimeout);
+      root.removeEventListener("keydown", onKeydown);
       network.destroy();
       chart.destroy();
       controls.destroy();

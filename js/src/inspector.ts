@@ -147,7 +147,10 @@ export class InspectorPanel {
     const body = h("tbody");
     for (const c of cands) {
       const fixed = ins.symbolic === c.name;
-      const fix = h("button", { type: "button", class: "kw-btn kw-small", "data-kw": "fix", "data-name": c.name, text: fixed ? "Fixed" : "Fix", disabled: fixed, title: `Replace this edge by ${c.name}` });
+      const fix = h("button", {
+        type: "button", class: "kw-btn kw-small", "data-kw": "fix", "data-name": c.name, text: fixed ? "Fixed" : "Fix", disabled: fixed,
+        title: `Replace this edge by ${c.name}`, "aria-label": fixed ? `Edge fixed as ${c.name}` : `Fix edge (${ins.l}, ${ins.i}, ${ins.j}) as ${c.name}`,
+      });
       fix.addEventListener("click", () => this.send("fix_symbolic", { l: ins.l, i: ins.i, j: ins.j, name: c.name }));
       body.append(h("tr", { class: `kw-candidate${fixed ? " kw-fixed" : ""}`, "data-name": c.name },
         h("td", { class: "kw-cand-name", text: c.name }),

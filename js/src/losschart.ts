@@ -1,10 +1,11 @@
-/** Loss chart: train / test / reg series against step, log-scale y, on a canvas. */
+/** Loss chart: train / test / reg series against step, log-scale y, on a canvas in the theme's colours. */
+import { LIGHT, PaletteReader, PALETTE_VARS, type Palette } from "./theme";
 
 export const SERIES = [
-  { key: "train", col: 1, label: "train", color: "#2f5bd3", dash: [] as number[] },
-  { key: "test", col: 2, label: "test", color: "#e0761e", dash: [] as number[] },
-  { key: "reg", col: 3, label: "reg", color: "#2a9d62", dash: [5, 3] },
-];
+  { key: "train", col: 1, label: "train", dash: [] as number[] },
+  { key: "test", col: 2, label: "test", dash: [] as number[] },
+  { key: "reg", col: 3, label: "reg", dash: [5, 3] },
+] as const;
 
 const HEIGHT = 190;
 const M = { left: 48, right: 10, top: 10, bottom: 26 };
@@ -15,6 +16,7 @@ export class LossChart {
   private rows: number[][] = [];
   private raf = 0;
   private ro: ResizeObserver | null = null;
+  private readonly paletteReader = new PaletteReader();
 
   constructor() {
     this.el = document.createElement("div");
@@ -29,7 +31,7 @@ export class LossChart {
       const item = document.createElement("span");
       item.className = `kw-legend-item kw-legend-${s.key}`;
       const sw = document.createElement("i");
-      sw.style.borderTop = `2px ${s.dash.length ? "dashed" : "solid"} ${s.color}`;
+      sw.style.borderTop = `2px ${s.dash.length ? "dashed" : "solid"} var(${PALETTE_VARS[s.key]}, ${LIGHT[s.key]})`;
       item.append(sw, document.createTextNode(s.label));
       legend.append(item);
     }
@@ -104,7 +106,12 @@ export class LossChart {
     if (!ctx) return;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, width, HEIGHT);
-    drawChart(ctx, this.rows, width, HEIGHT);
+    drawChart(ctx, this.rows, width, HEIGHT, this.paletteReader.read(this.el));
+  }
+
+  /** True when the theme's colours differ from the ones last drawn with. */
+  themeChanged(): boolean {
+    return this.paletteReader.changed(this.el);
   }
 
   destroy(): void {
@@ -149,12 +156,12 @@ function fmt(v: number): string {
   return `${Math.abs(m - 1) < 1e-9 ? "" : `${Number(m.toPrecision(2))}×`}1e${e}`;
 }
 
-function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: number, height: number): void {
+function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: number, height: number, pal: Palette): void {
   const pw = width - M.left - M.right;
   const ph = height - M.top - M.bottom;
   ctx.font = `11px system-ui, -apple-system, "Segoe UI", sans-serif`;
-  ctx.strokeStyle = "#c9d0de";
-  ctx.lineWidth = 1;
+  ctx.strokeStyle = pal.axis;
+  ctx.lineWidth = pal.lineScale;
   ctx.strokeRect(M.left + 0.5, M.top + 0.5, pw, ph);
   let lo = Infinity;
   let hi = -Infinity;
@@ -168,7 +175,7 @@ function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: numbe
     }
   }
   if (!rows.length || !(hi >= lo)) {
-    ctx.fillStyle = "#7a8499";
+    ctx.fillStyle = pal.muted;
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
     ctx.fillText("No training yet — press Train", M.left + pw / 2, M.top + ph / 2);
@@ -187,12 +194,12 @@ function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: numbe
   const sy = (v: number) => M.top + ph - ((Math.log10(v) - llo) / (lhi - llo || 1)) * ph;
 
   // grid + ticks
-  ctx.fillStyle = "#5b6478";
+  ctx.fillStyle = pal.text;
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
   for (const t of logTicks(lo, hi)) {
     const y = Math.round(sy(t)) + 0.5;
-    ctx.strokeStyle = "#eceff5";
+    ctx.strokeStyle = pal.grid;
     ctx.beginPath();
     ctx.moveTo(M.left + 1, y);
     ctx.lineTo(M.left + pw, y);
@@ -204,7 +211,7 @@ function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: numbe
   const step = niceStep(x1 - x0, Math.max(2, Math.floor(pw / 70)));
   for (let t = Math.ceil(x0 / step) * step; t <= x1 + 1e-9; t += step) {
     const x = Math.round(sx(t)) + 0.5;
-    ctx.strokeStyle = "#eceff5";
+    ctx.strokeStyle = pal.grid;
     ctx.beginPath();
     ctx.moveTo(x, M.top + 1);
     ctx.lineTo(x, M.top + ph);
@@ -221,9 +228,9 @@ function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: numbe
   ctx.clip();
   ctx.lineJoin = "round";
   for (const s of SERIES) {
-    ctx.strokeStyle = s.color;
-    ctx.lineWidth = 1.8;
-    ctx.setLineDash(s.dash);
+    ctx.strokeStyle = pal[s.key];
+    ctx.lineWidth = 1.8 * pal.lineScale;
+    ctx.setLineDash(s.dash.map((d) => d * pal.lineScale));
     ctx.beginPath();
     let started = false;
     let n = 0;
@@ -240,7 +247,7 @@ function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: numbe
       for (const r of rows) {
         const v = r[s.col];
         if (!(v > 0)) continue;
-        ctx.fillStyle = s.color;
+        ctx.fillStyle = pal[s.key];
         ctx.beginPath();
         ctx.arc(sx(r[0]), sy(v), 2.5, 0, Math.PI * 2);
         ctx.fill();

@@ -1,10 +1,16 @@
 /** The network view: canvas element, redraw scheduling, devicePixelRatio, edge hit-testing and picking. */
 import { decodeCurves, edgeCount, type CurveSet } from "./curves";
+import { describeEdge, edgeKey, navigate, NAV_KEYS, relocate } from "./edgenav";
 import { computeLayout, hitTest, preferredHeight, type EdgeGeom, type Layout } from "./layout";
 import { paint } from "./paint";
+import { PaletteReader, type Palette } from "./theme";
 import type { BytesLike, Graph } from "./types";
 
-export { COLORS, bucketAlpha, bucketOf, paint } from "./paint";
+export { bucketAlpha, bucketOf, paint } from "./paint";
+
+export const CANVAS_LABEL =
+  "KAN network diagram. Arrow keys choose an edge: Left and Right within a layer, Up and Down to the next or previous layer, " +
+  "Home and End for the first and last edge of the layer. Enter or Space inspects the chosen edge; Escape closes the inspector.";
 
 export interface DrawStats {
   nodes: number;
@@ -16,12 +22,24 @@ export interface DrawStats {
 export interface NetworkOptions {
   onPick?: (g: EdgeGeom) => void;
   onDraw?: (stats: DrawStats) => void;
+  /** Escape pressed on the canvas. */
+  onEscape?: () => void;
 }
 
 export class NetworkView {
   readonly el: HTMLDivElement;
   readonly canvas: HTMLCanvasElement;
   private hover: HTMLDivElement;
+  private focusRing: HTMLDivElement;
+  private live: HTMLDivElement;
+  /** The edge chosen with the keyboard: index into layout.edges (-1: none), its (l,i,j) and place. */
+  private focusIndex = -1;
+  private focusKey: string | null = null;
+  private focusLayer = 0;
+  private focusX = 0;
+  private keyboard = false;
+  private readonly paletteReader = new PaletteReader();
+  palette: Palette | null = null;
   private labels: HTMLUListElement;
   private empty: HTMLDivElement;
   private graph: Graph | null = null;
@@ -41,11 +59,20 @@ export class NetworkView {
     this.el = document.createElement("div");
     this.el.className = "kw-network";
     this.canvas = document.createElement("canvas");
-    this.canvas.setAttribute("role", "img");
-    this.canvas.setAttribute("aria-label", "KAN network diagram; click an edge to inspect it");
+    this.canvas.tabIndex = 0;
+    this.canvas.setAttribute("role", "application");
+    this.canvas.setAttribute("aria-roledescription", "network diagram");
+    this.canvas.setAttribute("aria-label", CANVAS_LABEL);
     this.hover = document.createElement("div");
     this.hover.className = "kw-hover";
     this.hover.hidden = true;
+    this.focusRing = document.createElement("div");
+    this.focusRing.className = "kw-edge-focus";
+    this.focusRing.hidden = true;
+    this.live = document.createElement("div");
+    this.live.className = "kw-edge-live kw-visually-hidden";
+    this.live.setAttribute("role", "status");
+    this.live.setAttribute("aria-live", "polite");
     this.empty = document.createElement("div");
     this.empty.className = "kw-empty";
     this.empty.textContent = "No network to show yet.";
@@ -53,9 +80,13 @@ export class NetworkView {
     this.labels = document.createElement("ul");
     this.labels.className = "kw-edge-labels kw-visually-hidden";
     this.labels.setAttribute("aria-label", "Symbolic edges");
-    this.el.append(this.canvas, this.hover, this.empty, this.labels);
+    this.el.append(this.canvas, this.hover, this.focusRing, this.empty, this.labels, this.live);
 
     this.canvas.addEventListener("click", this.onClick);
+    this.canvas.addEventListener("mousedown", this.onMouseDown);
+    this.canvas.addEventListener("keydown", this.onKey);
+    this.canvas.addEventListener("focus", this.onFocus);
+    this.canvas.addEventListener("blur", this.onBlur);
     this.canvas.addEventListener("mousemove", this.onMove);
     this.canvas.addEventListener("mouseleave", this.onLeave);
     if (typeof ResizeObserver !== "undefined") {
@@ -97,6 +128,9 @@ export class NetworkView {
     const layout = computeLayout(graph, width, height);
     this.layout = layout;
     this.hover.hidden = true;
+    this.focusIndex = relocate(layout.edges, this.focusKey, this.focusLayer, this.focusX);
+    const pal = this.paletteReader.read(this.el);
+    this.palette = pal;
 
     const dpr = (typeof window !== "undefined" && window.devicePixelRatio) || 1;
     const bw = Math.max(1, Math.round(width * dpr));
@@ -117,8 +151,9 @@ export class NetworkView {
       // A curves buffer that does not match the graph (one trait updated before the other) is not
       // drawn: the boxes stay empty for that frame rather than showing another edge's curve.
       const matching = this.curves.count === edgeCount(graph) ? this.curves : null;
-      paint(ctx, layout, graph, matching, dpr, this.scratch);
+      paint(ctx, layout, graph, matching, dpr, this.scratch, pal);
     }
+    this.showFocus(false);
     this.empty.hidden = layout.nodeCount > 0;
     this.updateLabels(layout);
     const stats = {
@@ -152,11 +187,87 @@ export class NetworkView {
     return [ev.clientX - r.left, ev.clientY - r.top];
   }
 
+  /** True when the theme's canvas colours differ from the ones last drawn with (then redraw). */
+  themeChanged(): boolean {
+    return this.paletteReader.changed(this.el);
+  }
+
+  /** The edge chosen with the keyboard, or null. */
+  get focusedEdge(): EdgeGeom | null {
+    return this.layout?.edges[this.focusIndex] ?? null;
+  }
+
+  /** Chooses edge `index` of the layout (keyboard focus highlight + announcement). */
+  focusEdge(index: number, announce = true): void {
+    const g = this.layout?.edges[index];
+    if (!g) return;
+    this.focusIndex = index;
+    this.focusKey = edgeKey(g);
+    this.focusLayer = g.l;
+    this.focusX = g.bx + g.bw / 2;
+    this.showFocus(announce);
+  }
+
+  private showFocus(announce: boolean): void {
+    const g = this.focusedEdge;
+    const focused = typeof document !== "undefined" && document.activeElement === this.canvas;
+    this.focusRing.hidden = !(g && focused && this.keyboard);
+    if (g) {
+      place(this.focusRing, g, 4);
+      this.el.dataset.focusEdge = edgeKey(g);
+      if (announce) this.live.textContent = describeEdge(g);
+    } else {
+      delete this.el.dataset.focusEdge;
+    }
+  }
+
+  private onFocus = (): void => {
+    if (!this.layout) return;
+    if (this.focusIndex < 0 && this.layout.edges.length) this.focusEdge(0, false);
+    const g = this.focusedEdge;
+    this.showFocus(false);
+    this.live.textContent = g ? `${describeEdge(g)}. Enter inspects it.` : "No edges drawn.";
+  };
+
+  private onBlur = (): void => {
+    this.focusRing.hidden = true;
+  };
+
+  private onMouseDown = (): void => {
+    this.keyboard = false;
+  };
+
+  private onKey = (ev: KeyboardEvent): void => {
+    if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    const edges = this.layout?.edges ?? [];
+    if (NAV_KEYS.has(ev.key)) {
+      ev.preventDefault();
+      ev.stopPropagation();
+      this.keyboard = true;
+      const next = navigate(edges, this.focusIndex, ev.key);
+      if (next >= 0) this.focusEdge(next);
+    } else if (ev.key === "Enter" || ev.key === " " || ev.key === "Spacebar") {
+      ev.preventDefault();
+      ev.stopPropagation();
+      this.keyboard = true;
+      if (this.focusIndex < 0 && edges.length) this.focusEdge(0);
+      const g = this.focusedEdge;
+      if (g) this.opts.onPick?.(g);
+    } else if (ev.key === "Escape") {
+      ev.preventDefault();
+      ev.stopPropagation();
+      this.opts.onEscape?.();
+    }
+  };
+
   private onClick = (ev: MouseEvent): void => {
     if (!this.layout) return;
     const [x, y] = this.pointFor(ev);
     const g = hitTest(this.layout, x, y);
-    if (g) this.opts.onPick?.(g);
+    if (!g) return;
+    const k = this.layout.edges.indexOf(g);
+    if (k >= 0) this.focusEdge(k, false);
+    this.opts.onPick?.(g);
   };
 
   private onMove = (ev: MouseEvent): void => {
@@ -172,13 +283,7 @@ export class NetworkView {
         this.canvas.title = "";
         return;
       }
-      const pad = 3;
-      const w = Math.max(g.bw, 6);
-      const h = Math.max(g.bh, 6);
-      this.hover.style.left = `${g.bx + g.bw / 2 - w / 2 - pad}px`;
-      this.hover.style.top = `${g.by + g.bh / 2 - h / 2 - pad}px`;
-      this.hover.style.width = `${w + 2 * pad}px`;
-      this.hover.style.height = `${h + 2 * pad}px`;
+      place(this.hover, g, 3);
       this.hover.hidden = false;
       this.canvas.style.cursor = "pointer";
       this.canvas.title = `edge (${g.l}, ${g.i}, ${g.j})${g.edge.symbolic ? ` = ${g.edge.symbolic}` : ""} — click to inspect`;
@@ -198,5 +303,19 @@ export class NetworkView {
     this.canvas.removeEventListener("click", this.onClick);
     this.canvas.removeEventListener("mousemove", this.onMove);
     this.canvas.removeEventListener("mouseleave", this.onLeave);
+    this.canvas.removeEventListener("mousedown", this.onMouseDown);
+    this.canvas.removeEventListener("keydown", this.onKey);
+    this.canvas.removeEventListener("focus", this.onFocus);
+    this.canvas.removeEventListener("blur", this.onBlur);
   }
+}
+
+/** Positions an overlay around an edge's box (at least 6 px, `pad` px around). */
+function place(el: HTMLElement, g: EdgeGeom, pad: number): void {
+  const w = Math.max(g.bw, 6);
+  const h = Math.max(g.bh, 6);
+  el.style.left = `${g.bx + g.bw / 2 - w / 2 - pad}px`;
+  el.style.top = `${g.by + g.bh / 2 - h / 2 - pad}px`;
+  el.style.width = `${w + 2 * pad}px`;
+  el.style.height = `${h + 2 * pad}px`;
 }

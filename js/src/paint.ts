@@ -1,18 +1,8 @@
 /** Painting the network on a canvas: nodes, edges batched by style, per-edge mini plots, labels. */
 import { curveX, curveY, type CurveSet } from "./curves";
 import type { EdgeGeom, Layout } from "./layout";
+import { LIGHT, type Palette } from "./theme";
 import type { Graph } from "./types";
-
-export const COLORS = {
-  spline: "#27324b",
-  splineCurve: "#2f5bd3",
-  symbolic: "#d1364f",
-  box: "#eef2fa",
-  boxStroke: "#c9d2e6",
-  node: "#27324b",
-  text: "#27324b",
-  muted: "#7a8499",
-};
 
 /** Importance is quantised into this many opacity buckets so edges can be stroked in batches. */
 const BUCKETS = 8;
@@ -32,12 +22,18 @@ export function bucketAlpha(b: number): number {
 }
 
 
-/** Paints the whole picture. Edges are grouped by (kind, opacity bucket) and stroked as one path each. */
+/**
+ * Paints the whole picture in the colours of `pal` (the theme's palette, see theme.ts); the canvas
+ * itself stays transparent over the themed background of `.kw-network`.
+ * Edges are grouped by (kind, opacity bucket) and stroked as one path each.
+ */
 export function paint(
   ctx: CanvasRenderingContext2D, layout: Layout, graph: Graph | null, curves: CurveSet | null,
-  dpr = 1, scratch: HTMLCanvasElement | null = null,
+  dpr = 1, scratch: HTMLCanvasElement | null = null, pal: Palette = LIGHT,
 ): void {
   const nb = BUCKETS;
+  const ls = pal.lineScale;
+  const alphaOf = (a: number) => Math.max(pal.minAlpha, a);
   const linePaths = new Map<number, Path2D>();
   const boxPaths: Path2D[] = [];
   const curvePaths: Path2D[] = [];
@@ -105,10 +101,10 @@ export function paint(
     const b = key % nb;
     const dense = isDense(l);
     const c = dense && sctx ? sctx : ctx;
-    c.strokeStyle = kind ? COLORS.symbolic : COLORS.spline;
-    c.globalAlpha = bucketAlpha(b) * (kind ? 0.9 : 0.75) * (kind ? Math.max(0.5, alphaByLayer[l] ?? 1) : alphaByLayer[l] ?? 1);
+    c.strokeStyle = kind ? pal.symbolic : pal.edge;
+    c.globalAlpha = alphaOf(bucketAlpha(b) * (kind ? 0.9 : 0.75) * (kind ? Math.max(0.5, alphaByLayer[l] ?? 1) : alphaByLayer[l] ?? 1));
     // Dense layers: at most one device pixel wide, so the rasteriser takes its fast hairline path.
-    const w = lineWidthByLayer[l] * (0.6 + b / nb);
+    const w = lineWidthByLayer[l] * (0.6 + b / nb) * ls;
     c.lineWidth = dense ? Math.min(w, c === sctx ? 1 : 1 / dpr) : w;
     c.lineCap = dense ? "butt" : "round";
     c.stroke(linePaths.get(lkey) as Path2D);
@@ -118,22 +114,22 @@ export function paint(
     ctx.drawImage(scratch, 0, 0, layout.width, layout.height);
   }
   // 2. boxes
-  ctx.lineWidth = 1;
+  ctx.lineWidth = ls;
   for (let b = 0; b < nb; b++) {
     if (!usedBox[b]) continue;
-    ctx.globalAlpha = 0.35 + 0.65 * bucketAlpha(b);
-    ctx.fillStyle = COLORS.box;
+    ctx.globalAlpha = alphaOf(0.35 + 0.65 * bucketAlpha(b));
+    ctx.fillStyle = pal.box;
     ctx.fill(boxPaths[b]);
-    ctx.strokeStyle = COLORS.boxStroke;
+    ctx.strokeStyle = pal.boxStroke;
     ctx.stroke(boxPaths[b]);
   }
   // 3. mini plots
-  ctx.lineWidth = 1.6;
+  ctx.lineWidth = 1.6 * ls;
   for (let key = 0; key < 2 * nb; key++) {
     if (!usedCurve[key]) continue;
     const kind = key >= nb ? 1 : 0;
-    ctx.strokeStyle = kind ? COLORS.symbolic : COLORS.splineCurve;
-    ctx.globalAlpha = Math.min(1, 0.15 + bucketAlpha(key % nb));
+    ctx.strokeStyle = kind ? pal.symbolic : pal.curve;
+    ctx.globalAlpha = alphaOf(Math.min(1, 0.15 + bucketAlpha(key % nb)));
     ctx.stroke(curvePaths[key]);
   }
   // 4. symbolic labels (only where boxes are big enough to carry text)
@@ -148,18 +144,18 @@ export function paint(
       const tw = ctx.measureText(text).width;
       const cx = g.bx + g.bw / 2;
       const cy = g.by + g.bh + size * 0.9;
-      ctx.fillStyle = "#ffffff";
+      ctx.fillStyle = pal.background;
       roundRect(ctx, cx - tw / 2 - 4, cy - size * 0.7, tw + 8, size * 1.4, 4);
       ctx.fill();
-      ctx.strokeStyle = COLORS.symbolic;
-      ctx.lineWidth = 1;
+      ctx.strokeStyle = pal.symbolic;
+      ctx.lineWidth = ls;
       ctx.stroke();
-      ctx.fillStyle = COLORS.symbolic;
+      ctx.fillStyle = pal.symbolic;
       ctx.fillText(text, cx, cy + 0.5);
     }
   }
   // 5. nodes and names
-  drawNodes(ctx, layout, graph);
+  drawNodes(ctx, layout, graph, pal);
   ctx.globalAlpha = 1;
 }
 
@@ -206,24 +202,24 @@ function roundRect(ctx: CanvasRenderingContext2D, x: number, y: number, w: numbe
   ctx.closePath();
 }
 
-function drawNodes(ctx: CanvasRenderingContext2D, layout: Layout, graph: Graph | null): void {
+function drawNodes(ctx: CanvasRenderingContext2D, layout: Layout, graph: Graph | null, pal: Palette): void {
   const r = layout.nodeRadius;
   for (const row of layout.levels) {
     for (const n of row) {
       ctx.globalAlpha = 1;
       ctx.beginPath();
       ctx.arc(n.x, n.y, r, 0, Math.PI * 2);
-      ctx.fillStyle = "#ffffff";
+      ctx.fillStyle = pal.background;
       ctx.fill();
-      ctx.globalAlpha = 0.3 + 0.7 * Math.max(0, Math.min(1, n.importance));
+      ctx.globalAlpha = Math.max(pal.minAlpha, 0.3 + 0.7 * Math.max(0, Math.min(1, n.importance)));
       ctx.beginPath();
       ctx.arc(n.x, n.y, r, 0, Math.PI * 2);
-      ctx.fillStyle = COLORS.node;
+      ctx.fillStyle = pal.node;
       ctx.fill();
       if (r >= 3) {
         ctx.globalAlpha = 1;
-        ctx.lineWidth = 1.25;
-        ctx.strokeStyle = "#ffffff";
+        ctx.lineWidth = 1.25 * pal.lineScale;
+        ctx.strokeStyle = pal.nodeStroke;
         ctx.stroke();
       }
     }
@@ -231,7 +227,7 @@ function drawNodes(ctx: CanvasRenderingContext2D, layout: Layout, graph: Graph |
   ctx.globalAlpha = 1;
   const L = layout.levels.length;
   if (L === 0) return;
-  ctx.fillStyle = COLORS.text;
+  ctx.fillStyle = pal.text;
   ctx.font = `500 12px system-ui, -apple-system, "Segoe UI", sans-serif`;
   ctx.textAlign = "center";
   const names = (row: NodePosLike[], vars: string[] | undefined, prefix: string, below: boolean) => {

@@ -10,7 +10,7 @@ export class Timeline {
 
   constructor(send: SendCommand) {
     this.send = send;
-    this.list = h("div", { class: "kw-versions", role: "list" });
+    this.list = h("div", { class: "kw-versions", role: "list", "aria-label": "Versions" });
     this.el = h("div", { class: "kw-timeline" }, h("span", { class: "kw-timeline-title", text: "Versions" }), this.list);
   }
 
@@ -22,10 +22,10 @@ export class Timeline {
       const loss = v.test_loss ?? v.train_loss;
       const chip = h("button", {
         type: "button",
-        role: "listitem",
         class: `kw-version${v.current ? " current" : ""}`,
         "data-id": v.id,
         "aria-current": v.current ? "true" : null,
+        "aria-label": `Version ${v.id}: ${v.label || `v${v.id}`}${loss === null || loss === undefined ? "" : `, loss ${fmtNum(loss)}`}${v.current ? " (current)" : ", check out"}`,
         title: `version ${v.id}: ${v.label}\ntrain ${fmtNum(v.train_loss)} · test ${fmtNum(v.test_loss)}${v.current ? "\n(current)" : "\nclick to check out"}`,
       },
         h("span", { class: "kw-version-label", text: v.label || `v${v.id}` }),
@@ -34,7 +34,7 @@ export class Timeline {
         if (!v.current && !this.locked) this.send("checkout", { id: Number(v.id) });
       });
       if (k > 0) chips.push(h("span", { class: "kw-version-sep", "aria-hidden": "true", text: "›" }));
-      chips.push(chip);
+      chips.push(h("span", { role: "listitem", class: "kw-version-item" }, chip));
     });
     if (!chips.length) chips.push(h("span", { class: "kw-muted", text: "no versions yet" }));
     this.list.replaceChildren(...chips);

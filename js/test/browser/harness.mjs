@@ -3,6 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { ARTIFACTS, launch, page, serve, watchErrors } from "./serve.mjs";
+import { DARK_HOST_CSS, forcedColorChecks, keyboardChecks, themeChecks } from "./theme-checks.mjs";
 
 const LOAD = `const { loadFixtures, fixtureState } = await import("/js/test/fixtures.mjs");\nconst fx = await loadFixtures();\n`;
 
@@ -33,6 +34,11 @@ window.model = model;
 widget.render({ model, el: document.getElementById("app") });
 `;
 
+// the real-model state on a host page that switches to JupyterLab Dark when body[data-jp-theme-light=false]
+const THEMED = `
+document.head.insertAdjacentHTML("beforeend", ${JSON.stringify(`<style>${DARK_HOST_CSS}</style>`)});
+${REAL}`;
+
 const failures = [];
 let checks = 0;
 function check(cond, what) {
@@ -44,7 +50,7 @@ function check(cond, what) {
 }
 
 mkdirSync(ARTIFACTS, { recursive: true });
-const server = await serve({ "/small": page(SMALL), "/big": page(BIG), "/nodata": page(NODATA), "/real": page(REAL) });
+const server = await serve({ "/small": page(SMALL), "/big": page(BIG), "/nodata": page(NODATA), "/real": page(REAL), "/themed": page(THEMED) });
 const browser = await launch();
 try {
   const ctx = await browser.newContext({ viewport: { width: 1200, height: 860 }, deviceScaleFactor: 2 });
@@ -161,6 +167,10 @@ try {
   await cancel.focus();
   await p.keyboard.press("Enter");
   check(JSON.stringify(await p.evaluate(() => window.model.sent.at(-1))) === JSON.stringify({ type: "command", name: "cancel", args: {} }), "Enter on Cancel sends cancel");
+
+  await themeChecks(p, `${server.url}/themed`, check);
+  await forcedColorChecks(p, `${server.url}/themed`, check);
+  await keyboardChecks(p, `${server.url}/themed`, check);
 
   check(errors.length === 0, `no console errors${errors.length ? `: ${errors.join(" | ")}` : ""}`);
 } finally {
