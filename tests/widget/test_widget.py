@@ -104,7 +104,7 @@ def test_missing_bundle_is_a_clear_error(monkeypatch, model):
 
 
 def test_needs_a_kan():
-    with pytest.raises(TypeError, match="KAN model"):
+    with pytest.raises(TypeError, match="needs a kanwidget.KAN .or a pykan MultKAN. model, got Linear"):
         KANWidget(torch.nn.Linear(2, 1))
 
 
