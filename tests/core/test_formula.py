@@ -57,3 +57,47 @@ def test_formula_terms_count_input_to_output_paths():
     exprs, _ = model.symbolic_formula()
     leaves = [sum(1 for a in sympy.preorder_traversal(e) if isinstance(a, sympy.Symbol)) for e in exprs]
     assert leaves == [2, 4]
+
+
+# ------------------------------------------------ honest rounding: exact constants only when held
+@pytest.mark.parametrize("held,expected", [
+    (np.pi, sympy.pi * X),                                    # a snapped constant prints exactly
+    (3.14159, sympy.Float(3.1416, 15) * X),                   # an unsnapped one is only rounded
+    (np.pi + 1e-8, sympy.Float(3.1416, 15) * X),              # pi to 8 digits is not pi
+    (float(np.float32(np.pi)), sympy.pi * X),                 # a float32 model holds pi no closer
+    (1 / 3, X / 3),
+    (0.7, sympy.Float(0.7, 15) * X),                          # decimals stay decimals (not 7/10)
+    (-2.5 * np.pi, -5 * sympy.pi * X / 2),
+])
+def test_ex_round_prints_exact_constants_only_when_the_number_holds_them(held, expected):
+    assert ex_round(sympy.Float(held) * X, 4) == expected
+
+
+def test_ex_round_lets_sympy_simplify_exact_phases():
+    expr = sympy.sin(sympy.Float(np.pi) * X - sympy.Float(3 * np.pi))
+    assert ex_round(expr, 4) == -sympy.sin(sympy.pi * X)
+    near = sympy.sin(sympy.Float(3.14159) * X - sympy.Float(9.42478))
+    assert ex_round(near, 4) == sympy.sin(sympy.Float(3.1416, 15) * X - sympy.Float(9.4248, 15))
+
+
+def test_ex_round_drops_a_factor_only_within_the_rounding():
+    x2 = sympy.Symbol("x_2")
+    assert ex_round(sympy.Float(1.00002) * sympy.exp(sympy.Float(1.00002) * x2 ** 2), 4) == sympy.exp(x2 ** 2)
+    assert ex_round(sympy.Float(1.0002) * sympy.exp(x2 ** 2), 4) == sympy.Float(1.0002, 15) * sympy.exp(x2 ** 2)
+    assert ex_round(sympy.Float(1.00002) * sympy.exp(x2 ** 2), 5) == sympy.Float(1.00002, 15) * sympy.exp(x2 ** 2)
+
+
+def test_ex_round_of_a_snapped_model_is_what_the_model_computes(float64):
+    from kanwidget import KAN
+
+    model = KAN([2, 1, 1], grid=3, seed=0)
+    model.layers[0].set_symbolic(0, 0, "sin", torch.tensor([np.pi, -3 * np.pi, 1.0, 0.0]))
+    model.layers[0].set_symbolic(1, 0, "x^2", torch.tensor([1.0, 0.0, 0.5, 0.0]))
+    model.layers[1].set_symbolic(0, 0, "exp", torch.tensor([2.0, 0.0, 1.0, 0.0]))
+    formulas = model.symbolic_formula()
+    formula = ex_round(formulas[0] if isinstance(formulas, tuple) else formulas, 4)[0]
+    x1, x2 = sympy.symbols("x_1 x_2")
+    assert formula == sympy.exp(x2 ** 2 - 2 * sympy.sin(sympy.pi * x1))
+    x = torch.rand(50, 2) * 2 - 1
+    f = sympy.lambdify((x1, x2), formula, "numpy")
+    assert np.allclose(f(x[:, 0].numpy(), x[:, 1].numpy()), model(x)[:, 0].detach().numpy(), rtol=1e-13)
