@@ -18,6 +18,7 @@ from kanwidget.core.operations import formula, persistence, simplify, training
 from kanwidget.core.operations import symbolic_edges
 from kanwidget.core.operations import plot as plot_module
 from kanwidget.core.operations import checkpoints, pykan_import
+from kanwidget.core.operations import discover as discover_module
 from kanwidget.core.operations import snapping, tidy as tidy_ops
 from kanwidget.core.checks import check_float, check_int
 from kanwidget.core.network import limits
@@ -387,6 +388,7 @@ class KAN(nn.Module):
     saveckpt = checkpoints.saveckpt
     loadckpt = classmethod(checkpoints.loadckpt)
     act_fun = property(lambda self: self.layers, doc="pykan's name for the layers (coef, grid, scale_base, ...)")
+    discover = discover_module.discover
     snap_symbolic = snapping.snap_symbolic
     clean_formula = tidy_ops.clean_formula
 

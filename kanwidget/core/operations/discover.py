@@ -1,0 +1,278 @@
+"""KAN.discover: the reference discovery workflow in one call, checked between steps, ending in a report.
+
+sparse fit -> (stuck?) -> prune -> fit -> refine(grid) -> fit -> auto_symbolic(lib) -> fit -> snap ->
+formula (tidied and rounded). Every step goes through the public API, so each is its own version and
+streams its events (a widget attached to the model follows live). The verdict is numeric: the printed
+formula is evaluated with sympy on the test inputs (and against `target` on fresh points when given);
+the report says "recovered: ..." only when it holds, and names the cause when it does not.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import torch
+
+from kanwidget.core.checks import check_bool, check_float, check_int
+from kanwidget.core.data import validate_dataset
+from kanwidget.core.network.history import OperationCancelled
+from kanwidget.core.numerics.symbolic import get_functions
+from kanwidget.core.operations import formula as formula_ops
+from kanwidget.core.operations.discovery_report import (DiscoveryReport, EdgeFit, OutputCheck, StepRecord,
+                                                        evaluate_formula, fresh_points, rmse_of, spread,
+                                                        target_values)
+
+if TYPE_CHECKING:
+    from kanwidget.core.network.model import KAN
+
+MAX_FORMULA_TERMS = 256     # larger formulas are not built (sympy would take minutes)
+STUCK_FACTOR = 10          # a spline fit above STUCK_FACTOR * fit_threshold is a plateau, not just rough
+PLAN = ("fit (sparse)", "prune", "fit", "refine", "fit", "auto_symbolic", "fit", "snap", "formula")
+
+
+class _Cancelled(Exception):
+    """The stop token was set; the model is at the last completed step's version."""
+
+
+def discover(model: "KAN", dataset: dict, lib: Sequence[str] | None = None, steps: int = 50, lamb: float = 0.001,
+             grid: int | None = 10, r2_threshold: float = 0.99, tolerance: float = 1e-3, fit_threshold: float = 1e-2,
+             target: Callable[[torch.Tensor], Any] | None = None, seed: int = 0, fresh_num: int = 1000,
+             prune: bool = True, snap: bool = True, iterative: bool = False, n_digit: int = 4,
+             verbose: bool = True, callbacks: Sequence[Callable[[Any], Any]] | None = None,
+             stop: threading.Event | None = None) -> DiscoveryReport:
+    """Run the reference workflow on `dataset` and report whether a formula was recovered.
+
+    steps: LBFGS steps per fit; lamb: sparsity of the first fit; grid: refine to this grid (None: skip);
+    lib: library names for auto_symbolic (default: all). The verdict: every output's printed formula,
+    evaluated with sympy on the test inputs, has RMSE <= tolerance * std(test labels) -- or, with
+    `target` (a function of an (N, n_var) tensor, like create_dataset's f), on `fresh_num` fresh points
+    in the data's range (sampled with `seed`) against target. A fit whose test RMSE stays above
+    fit_threshold * std is reported as stuck; an edge whose symbolic fit has R² < r2_threshold is named.
+    iterative: auto_symbolic's most-certain-edge-first mode, when available. callbacks go to every fit.
+    stop (or model.stop_training()) cancels: the model is left at the last completed step's version and
+    the report says "cancelled". Returns a DiscoveryReport (`report.model` is the final model).
+    """
+    opts = dict(steps=check_int("steps", steps, 1, 1_000_000), lamb=check_float("lamb", lamb, 0.0),
+                grid=None if grid is None else check_int("grid", grid, 1),
+                r2_threshold=check_float("r2_threshold", r2_threshold), tolerance=check_float("tolerance", tolerance, 0.0),
+                fit_threshold=check_float("fit_threshold", fit_threshold, 0.0),
+                seed=check_int("seed", seed, 0, 2 ** 63 - 1), fresh_num=check_int("fresh_num", fresh_num, 1, 10 ** 7),
+                prune=check_bool("prune", prune), snap=check_bool("snap", snap),
+                iterative=check_bool("iterative", iterative), n_digit=check_int("n_digit", n_digit, 0, 300),
+                verbose=check_bool("verbose", verbose))
+    if target is not None and not callable(target):
+        raise TypeError(f"target must be a function of an (N, n_var) tensor, got {type(target).__name__}")
+    if lib is not None:
+        get_functions(lib)      # unknown names raise here, naming them
+        lib = list(lib)
+    data = validate_dataset(dataset, model.width[0], model.width[-1], dtype=model.dtype, device=model.device)
+    run = _Pipeline(model, dataset, data, lib, opts, callbacks, stop)
+    with model.lineage.begin("discover", total=len(PLAN), stop=run.stop, unit="step") as activity:
+        run.activity = activity
+        return run.execute(target)
+
+
+class _Pipeline:
+    """One discover run: the current model, its step log and the checks between steps."""
+
+    def __init__(self, model: "KAN", dataset: dict, data: dict, lib: list[str] | None, opts: dict,
+                 callbacks: Sequence[Callable[[Any], Any]] | None, stop: threading.Event | None) -> None:
+        self.model, self.dataset, self.data, self.lib, self.o = model, dataset, data, lib, opts
+        self.callbacks = list(callbacks or ())
+        self.stop = stop if stop is not None else threading.Event()
+        self.activity: Any = None
+        self.records: list[StepRecord] = []
+        self.edges: list[EdgeFit] = []
+        self.snapped: list[Any] = []
+        self.note = ""                                  # a remark the running step leaves for its log line
+        self.spline_fit: StepRecord | None = None      # the last fit before auto_symbolic
+        self.std = [spread(data["test_label"][:, k].detach().cpu().double().numpy())
+                    for k in range(model.width[-1])]
+        self.started = time.perf_counter()
+
+    # ------------------------------------------------------------------ steps
+    def execute(self, target: Callable | None) -> DiscoveryReport:
+        lineage = self.model.lineage
+        if lineage.current is None:
+            with lineage.change(self.model, "init"):
+                pass
+        o = self.o
+        try:
+            self._fit("fit (sparse)", lamb=o["lamb"])
+            if o["prune"]:
+                self._step("prune", self._prune)
+                self._fit("fit")
+            if o["grid"] is not None:
+                self._step("refine", lambda m: m.refine(o["grid"], stop=self.stop))
+                self._fit("fit")
+            self.spline_fit = self.records[-1]
+            self._step("auto_symbolic", self._auto_symbolic)
+            self._fit("fit")
+            if o["snap"] and hasattr(self.model, "snap_symbolic"):
+                self._step("snap", self._snap)
+        except _Cancelled:
+            return self._report([], [], [], cancelled=True)
+        self._check_stop()
+        return self._verdict(target)
+
+    def _check_stop(self) -> None:
+        if self.stop.is_set():
+            raise _Cancelled
+
+    def _step(self, name: str, body: Callable[["KAN"], "KAN | None"], note: str = "") -> StepRecord:
+        """Run one step (a new model or None for in place), time it, measure the RMSEs, log it."""
+        self._check_stop()
+        t0 = time.perf_counter()
+        try:
+            result = body(self.model)
+        except OperationCancelled:
+            raise _Cancelled from None
+        seconds = time.perf_counter() - t0
+        if result is not None:
+            self.model = result
+        note, self.note = note or self.note, ""
+        train, test = self._rmse("train"), self._rmse("test")
+        relative = test / max(self.std)
+        if name.startswith("fit") and self.spline_fit is None and relative > self.o["fit_threshold"]:
+            word = "stuck" if relative > STUCK_FACTOR * self.o["fit_threshold"] else "rough fit"
+            note = (note + "; " if note else "") + f"{word}: test RMSE is {_pct(relative)} of the target's std"
+        record = StepRecord(name, seconds, train, test, self.model.lineage.current, note)
+        self.records.append(record)
+        self.activity.done = len(self.records)
+        self.model.lineage.emit("progress", self.activity)
+        if self.o["verbose"]:
+            print(f"[discover] {name:<14}{seconds:>7.2f} s   train {train:.3e}   test {test:.3e}"
+                  f"{'   ' + note if note else ''}", flush=True)
+        return record
+
+    def _fit(self, name: str, lamb: float = 0.0) -> None:
+        before = self.model.lineage.current
+
+        def body(m: "KAN") -> None:
+            m.fit(self.dataset, opt="LBFGS", steps=self.o["steps"], lamb=lamb, verbose=False,
+                  callbacks=self.callbacks, stop=self.stop)
+            if self.stop.is_set():   # stopped inside the fit: go back to the last completed step
+                self.model = m.checkout(before)
+                raise _Cancelled
+        self._step(name, body)
+
+    def _prune(self, m: "KAN") -> "KAN | None":
+        try:
+            return m.prune()
+        except ValueError as exc:  # pruning would cut every path to an output: keep the model
+            self.note = f"not pruned: {exc}"
+            return None
+
+    def _auto_symbolic(self, m: "KAN") -> None:
+        kwargs: dict[str, Any] = dict(lib=self.lib, r2_threshold=0.0, verbose=0, stop=self.stop)
+        if self.o["iterative"] and "iterative" in inspect.signature(m.auto_symbolic).parameters:
+            kwargs["iterative"] = True
+        choices = m.auto_symbolic(**kwargs)
+        self.edges = [EdgeFit(c.l, c.i, c.j, c.name, float(c.r2)) for c in choices]
+
+    def _snap(self, m: "KAN") -> None:
+        self.snapped = list(m.snap_symbolic(stop=self.stop))
+
+    def _rmse(self, part: str) -> float:
+        with torch.no_grad():
+            pred = self.model(self.data[f"{part}_input"])
+            return float(torch.sqrt(torch.mean((pred - self.data[f"{part}_label"]) ** 2)))
+
+    # --------------------------------------------------------------- verdict
+    def _formulas(self) -> tuple[list[Any], list[Any]]:
+        model = self.model
+        variables = formula_ops.input_symbols(model)
+        if hasattr(model, "clean_formula"):
+            formulas = list(model.clean_formula(self.o["n_digit"]))
+        else:
+            raw = model.symbolic_formula()
+            raw = raw[0] if isinstance(raw, tuple) else raw
+            formulas = [formula_ops.ex_round(f, self.o["n_digit"]) for f in raw]
+        return formulas, variables
+
+    def _verdict(self, target: Callable | None) -> DiscoveryReport:
+        terms = max(formula_ops.formula_terms(self.model))
+        if terms > MAX_FORMULA_TERMS:
+            return self._report([], [], [], message=f"not recovered: the formula would have {terms} terms "
+                                f"(over {MAX_FORMULA_TERMS}); prune harder (higher lamb) before reading one")
+        t0 = time.perf_counter()
+        formulas, variables = self._formulas()
+        try:
+            checks = self._check(formulas, variables, target)
+        except ValueError as exc:   # spline edges left in the formula
+            return self._report(formulas, variables, [], message=f"not recovered: {exc}")
+        self.records.append(StepRecord("formula", time.perf_counter() - t0, self._rmse("train"),
+                                       self._rmse("test"), self.model.lineage.current))
+        return self._report(formulas, variables, checks, message=self._message(formulas, checks, target))
+
+    def _check(self, formulas: list[Any], variables: list[Any], target: Callable | None) -> list[OutputCheck]:
+        x_test = self.data["test_input"]
+        y_test = self.data["test_label"].detach().cpu().double().numpy()
+        fresh_x = fresh_y = None
+        if target is not None:
+            fresh_x = fresh_points(self.data["train_input"], self.o["fresh_num"], self.o["seed"])
+            fresh_y = target_values(target, fresh_x.to(self.model.dtype), self.model.width[-1])
+        checks = []
+        for k, expr in enumerate(formulas):
+            rmse, bad = rmse_of(evaluate_formula(expr, variables, x_test), y_test[:, k])
+            check = OutputCheck(rmse, rmse / self.std[k], non_finite=bad)
+            if fresh_x is not None and fresh_y is not None:
+                f_rmse, f_bad = rmse_of(evaluate_formula(expr, variables, fresh_x), fresh_y[:, k])
+                check = OutputCheck(rmse, rmse / self.std[k], f_rmse, f_rmse / spread(fresh_y[:, k]), bad + f_bad)
+            checks.append(check)
+        return checks
+
+    def _message(self, formulas: list[Any], checks: list[OutputCheck], target: Callable | None) -> str:
+        tol = self.o["tolerance"]
+        errors = [c.fresh_relative if target is not None else c.test_relative for c in checks]
+        if all(e <= tol for e in errors):
+            shown = "; ".join(str(f) for f in formulas)
+            where = "fresh points vs the target" if target is not None else "the test data"
+            return f"recovered: {shown} (RMSE {_pct(max(errors))} of the target's std on {where})"
+        bad = [c for c in checks if c.non_finite]
+        if bad:
+            return f"not recovered: the formula is not finite (or not real) on {bad[0].non_finite} of the check points"
+        fit = self.spline_fit
+        fit_error = fit.test_rmse / max(self.std) if fit is not None else 0.0
+        if fit is not None and fit_error > STUCK_FACTOR * self.o["fit_threshold"]:
+            return (f"not recovered: the fit is stuck at RMSE {fit.test_rmse:.3g} ({_pct(fit_error)} of the target's "
+                    f"std) after '{fit.name}' before auto_symbolic: the splines never fitted the data, so no formula "
+                    "read from them can hold (try another seed, more hidden nodes or steps)")
+        if fit is not None and fit_error > self.o["fit_threshold"]:
+            return (f"not recovered: the spline fit only reached RMSE {fit.test_rmse:.3g} ({_pct(fit_error)} of the "
+                    f"target's std) after '{fit.name}', above fit_threshold {self.o['fit_threshold']:g}; the curves "
+                    "read for auto_symbolic are that rough (try a finer grid or more steps)")
+        weak = [e for e in self.edges if e.r2 < self.o["r2_threshold"]]
+        if weak:
+            worst = min(weak, key=lambda e: e.r2)
+            return (f"not recovered: symbolic fit R² {worst.r2:.3g} on edge ({worst.l},{worst.i},{worst.j}) "
+                    f"(best: {worst.name}); the library has no function of that shape there"
+                    + (f" ({len(weak)} edges below R² {self.o['r2_threshold']})" if len(weak) > 1 else ""))
+        return (f"not recovered: the formula's RMSE is {_pct(max(errors))} of the target's std, above the tolerance "
+                f"{tol:g} (every edge fitted with R² >= {self.o['r2_threshold']})")
+
+    def _report(self, formulas: list[Any], variables: list[Any], checks: list[OutputCheck],
+                message: str = "", cancelled: bool = False) -> DiscoveryReport:
+        if cancelled:
+            last = self.records[-1].name if self.records else "none"
+            message = (f"cancelled after {len(self.records)} of the pipeline's steps (last completed: {last}); "
+                       f"the model is at version {self.model.lineage.current}; nothing was recovered")
+        report = DiscoveryReport(formulas, variables, checks, self.edges, self.model, self.records,
+                                 recovered=message.startswith("recovered"), message=message, cancelled=cancelled,
+                                 tolerance=self.o["tolerance"], snapped=self.snapped,
+                                 seconds=time.perf_counter() - self.started)
+        if self.o["verbose"]:
+            print(f"[discover] {message}", flush=True)
+        return report
+
+
+def _pct(value: float) -> str:
+    if not math.isfinite(value):
+        return str(value)
+    return f"{100 * value:.2g}%" if value >= 1e-4 else f"{value:.2g}"
+
+
+__all__ = ["discover", "DiscoveryReport"]

@@ -1,0 +1,165 @@
+"""The report of `KAN.discover`: what was found, how well it holds, and the plain verdict.
+
+The verdict is numeric: a formula counts as recovered only when the printed formula itself, evaluated
+with sympy (lambdify) on held-out inputs, matches the data (and the known target on fresh points, when
+one was given) to within a tolerance relative to the target's std. Helpers here evaluate formulas;
+the pipeline lives in `discover.py`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from kanwidget.core.lazy import LazyModule
+
+if TYPE_CHECKING:
+    import sympy
+
+    from kanwidget.core.network.model import KAN
+else:
+    sympy = LazyModule("sympy")
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One completed pipeline step: its name, wall time, RMSE after it and the version it left."""
+    name: str
+    seconds: float
+    train_rmse: float
+    test_rmse: float
+    version: int | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class EdgeFit:
+    """A symbolic edge (l, i, j): the library function auto_symbolic chose and the R² of that fit."""
+    l: int
+    i: int
+    j: int
+    name: str | None
+    r2: float
+
+
+@dataclass(frozen=True)
+class OutputCheck:
+    """How one output's printed formula holds: RMSE on the test inputs (and on fresh points against the
+    known target), absolute and relative to the target's std; None where not measured."""
+    test_rmse: float
+    test_relative: float
+    fresh_rmse: float | None = None
+    fresh_relative: float | None = None
+    non_finite: int = 0
+
+
+@dataclass
+class DiscoveryReport:
+    """What `KAN.discover` found. `recovered` is True only when every output's printed formula passed
+    the numeric check; `message` says why not otherwise ("not recovered: the fit is stuck at ...")."""
+    formulas: list[Any]
+    variables: list[Any]
+    checks: list[OutputCheck]
+    edges: list[EdgeFit]
+    model: "KAN"
+    steps: list[StepRecord]
+    recovered: bool
+    message: str
+    cancelled: bool = False
+    tolerance: float = 1e-3
+    snapped: list[Any] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def formula(self) -> Any:
+        """The first output's formula (None when the pipeline did not reach the formula)."""
+        return self.formulas[0] if self.formulas else None
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        for k, expr in enumerate(self.formulas):
+            head = "formula" if self.recovered else "formula (NOT verified)"
+            name = f"y_{k + 1}" if len(self.formulas) > 1 else "y"
+            lines.append(f"{head}: {name} = {expr}")
+        for k, check in enumerate(self.checks):
+            where = f"output {k + 1}: " if len(self.checks) > 1 else ""
+            text = f"  {where}test RMSE {check.test_rmse:.3e} ({_percent(check.test_relative)} of the target's std)"
+            if check.fresh_rmse is not None:
+                text += f"; fresh points vs target RMSE {check.fresh_rmse:.3e} ({_percent(check.fresh_relative)})"
+            if check.non_finite:
+                text += f"; not finite on {check.non_finite} points"
+            lines.append(text)
+        if self.edges:
+            lines.append("symbolic edges: " + ", ".join(
+                f"({e.l},{e.i},{e.j}) {e.name or 'spline'} R²={e.r2:.4f}" for e in self.edges))
+        if self.snapped:
+            lines.append(f"snapped constants: {len(self.snapped)}")
+        lines.append(f"steps ({self.seconds:.1f} s):")
+        for s in self.steps:
+            note = f"  [{s.note}]" if s.note else ""
+            lines.append(f"  {s.name:<16}{s.seconds:>7.2f} s   train {s.train_rmse:.3e}   test {s.test_rmse:.3e}"
+                         f"   v{s.version}{note}")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text("DiscoveryReport(...)" if cycle else str(self))
+
+
+def _percent(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{100 * value:.2g}%" if value < 10 else f"{value:.3g}x"
+
+
+# ------------------------------------------------------------------ evaluating formulas
+def evaluate_formula(expr: Any, variables: Sequence[Any], x: Tensor | np.ndarray) -> np.ndarray:
+    """expr evaluated with sympy.lambdify (numpy) at the rows of x (N, n_var); float64 (N,), NaN where not
+    real or not finite. Undefined functions (spline edges) raise ValueError."""
+    expr = sympy.sympify(expr)
+    undefined = [f for f in expr.atoms(sympy.Function) if isinstance(f.func, sympy.core.function.UndefinedFunction)]
+    if undefined:
+        raise ValueError(f"the formula still has spline edges: {', '.join(sorted(str(f.func) for f in undefined))}")
+    cols = np.asarray(x.detach().cpu().double() if isinstance(x, Tensor) else x, dtype=np.float64)
+    fn = sympy.lambdify(list(variables), expr, modules="numpy")
+    with np.errstate(all="ignore"):
+        values = np.asarray(fn(*[cols[:, c] for c in range(cols.shape[1])]))
+    values = np.broadcast_to(values, (cols.shape[0],))
+    if np.iscomplexobj(values):
+        values = np.where(np.abs(values.imag) <= 1e-12 * np.maximum(np.abs(values.real), 1.0), values.real, np.nan)
+    return np.asarray(values, dtype=np.float64)
+
+
+def rmse_of(pred: np.ndarray, truth: np.ndarray) -> tuple[float, int]:
+    """(RMSE over the finite predictions, count of non-finite ones); RMSE inf when any is not finite."""
+    bad = int((~np.isfinite(pred)).sum())
+    if bad:
+        return math.inf, bad
+    return float(np.sqrt(np.mean((pred - truth) ** 2))), 0
+
+
+def spread(values: np.ndarray) -> float:
+    """The target's std (the scale errors are measured against); 1.0 for a constant target."""
+    std = float(np.std(values))
+    return std if std > 1e-300 else 1.0
+
+
+def fresh_points(x_train: Tensor, n: int, seed: int) -> Tensor:
+    """n points uniform in the box the training inputs span (float64)."""
+    x = x_train.detach().cpu().double()
+    low, high = x.min(0).values, x.max(0).values
+    gen = torch.Generator().manual_seed(seed)
+    return low + torch.rand(n, x.shape[1], generator=gen, dtype=torch.float64) * (high - low)
+
+
+def target_values(target: Callable[[Tensor], Any], x: Tensor, n_out: int) -> np.ndarray:
+    """target(x) as float64 (N, n_out), as create_dataset's f is called (column mode)."""
+    y = torch.as_tensor(target(x), dtype=torch.float64)
+    if y.dim() == 1:
+        y = y[:, None]
+    if y.shape != (x.shape[0], n_out):
+        raise ValueError(f"target must return ({x.shape[0]},) or ({x.shape[0]}, {n_out}) values, got {tuple(y.shape)}")
+    return y.numpy()
