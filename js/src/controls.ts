@@ -103,6 +103,8 @@ export class Controls {
   private field(command: string, arg: ArgSpec): HTMLElement | null {
     const kw = dataKw(arg.name);
     const label = arg.label ?? arg.name;
+    // A label of a symbol ("λ") is named for assistive technology with the argument's name too.
+    const name = /[A-Za-z]{2}/.test(label) ? null : `${label} (${arg.name})`;
     const key = `${command}.${arg.name}`;
     const wrap = (input: HTMLElement, cls = "kw-field") =>
       h("label", { class: cls, title: arg.help }, input, h("span", { text: label }));
@@ -110,19 +112,19 @@ export class Controls {
       case "int":
       case "float": {
         const input = h("input", {
-          type: "number", "data-kw": kw, class: "kw-num", value: String(arg.default ?? ""),
+          type: "number", "data-kw": kw, class: "kw-num", value: String(arg.default ?? ""), "aria-label": name,
           min: arg.low ?? undefined, max: arg.high ?? undefined, step: arg.type === "int" ? "1" : "any",
         });
         this.inputs.set(key, input);
         return h("label", { class: "kw-field", title: arg.help }, h("span", { text: label }), input);
       }
       case "bool": {
-        const input = h("input", { type: "checkbox", "data-kw": kw, checked: arg.default === true });
+        const input = h("input", { type: "checkbox", "data-kw": kw, checked: arg.default === true, "aria-label": name });
         this.inputs.set(key, input);
         return wrap(input, "kw-field kw-check");
       }
       case "choice": {
-        const select = h("select", { "data-kw": kw, class: "kw-select" },
+        const select = h("select", { "data-kw": kw, class: "kw-select", "aria-label": name },
           ...(arg.choices ?? []).map((c) => h("option", { value: c, text: c, selected: c === arg.default })));
         select.dataset.prev = select.value;
         select.addEventListener("change", () => this.choiceChanged(command, arg.name, select));
@@ -181,7 +183,7 @@ export class Controls {
     if (names.length === this.library.length && names.every((n, k) => n === this.library[k])) return;
     this.library = names.slice();
     const items = names.map((name) => {
-      const cb = h("input", { type: "checkbox", value: name, checked: !this.unchecked.has(name) });
+      const cb = h("input", { type: "checkbox", value: name, checked: !this.unchecked.has(name), "aria-label": `${name} (library function)` });
       cb.addEventListener("change", () => {
         if (cb.checked) this.unchecked.delete(name); else this.unchecked.add(name);
         this.updateLibSummary();

@@ -89,6 +89,7 @@ export class PaletteReader {
   private palette: Palette = LIGHT;
 
   read(el: Element | null): Palette {
+    el = paletteHost(el);
     const got = rawValues(el);
     if (!got || !el) return this.palette;
     const { raw, scale, alpha, key } = got;
@@ -107,7 +108,7 @@ export class PaletteReader {
 
   /** True when the element's theme values differ from those of the last `read` (a redraw is due). */
   changed(el: Element | null): boolean {
-    const got = rawValues(el);
+    const got = rawValues(paletteHost(el));
     return !!got && got.key !== this.key;
   }
 
@@ -115,6 +116,11 @@ export class PaletteReader {
   reset(): void {
     this.key = "";
   }
+}
+
+/** The element whose style holds the palette: the widget root (where widget.css defines it). */
+export function paletteHost(el: Element | null): Element | null {
+  return el?.closest(".kanwidget") ?? el;
 }
 
 function rawValues(el: Element | null): { raw: string[]; scale: string; alpha: string; key: string } | null {
