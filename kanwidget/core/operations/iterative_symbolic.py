@@ -13,7 +13,11 @@ import torch
 from torch import Tensor
 
 from kanwidget.core.network.history import Activity
-from kanwidget.core.numerics.symbolic import SymbolicFunction, fit_affine_batched, rank_candidates
+from kanwidget.core.numerics.symbolic import (
+    SymbolicFunction,
+    fit_affine_batched,
+    rank_candidates,
+)
 from kanwidget.core.operations.symbolic_edges import EDGE_CHUNK, SymbolicChoice
 
 if TYPE_CHECKING:
@@ -32,7 +36,7 @@ class _Best:
     params: Tensor
 
 
-def fix_most_certain_first(model: "KAN", xs: Tensor, fns: list[SymbolicFunction], weight_simple: float,
+def fix_most_certain_first(model: KAN, xs: Tensor, fns: list[SymbolicFunction], weight_simple: float,
                            r2_threshold: float, a_range: tuple[float, float], b_range: tuple[float, float],
                            verbose: int, refit_steps: int, activity: Activity) -> list[SymbolicChoice]:
     """Fix spline edges one at a time, most certain first (highest R², then lowest complexity), each
@@ -68,7 +72,7 @@ def fix_most_certain_first(model: "KAN", xs: Tensor, fns: list[SymbolicFunction]
         model.fit(model.data, opt="LBFGS", steps=refit_steps, update_grid=False, record=False, verbose=False)
 
 
-def _best_per_edge(model: "KAN", xs: Tensor, fns: list[SymbolicFunction], weight_simple: float,
+def _best_per_edge(model: KAN, xs: Tensor, fns: list[SymbolicFunction], weight_simple: float,
                    a_range: tuple[float, float], b_range: tuple[float, float], activity: Activity) -> list[_Best]:
     """Every active spline edge's best library function (by rank_candidates) on the current model."""
     complexity = torch.tensor([f.complexity for f in fns], dtype=torch.float64)

@@ -107,7 +107,7 @@ def exact_simple_value(v: float, with_pi: bool = False) -> SimpleValue | None:
     return None
 
 
-def snap_symbolic(model: "KAN", tolerance: float = 0.1, refit: bool = True, refit_steps: int = 50,
+def snap_symbolic(model: KAN, tolerance: float = 0.1, refit: bool = True, refit_steps: int = 50,
                   radius: float = 0.5, max_tries: int = 4, x: Tensor | None = None, y: Tensor | None = None,
                   verbose: bool = False, stop: threading.Event | None = None) -> list[SnappedConstant]:
     """Snap symbolic edges' constants (a, b, c, d) and node biases to simple values; returns what changed.
@@ -170,7 +170,7 @@ def snap_symbolic(model: "KAN", tolerance: float = 0.1, refit: bool = True, refi
 
 
 # --------------------------------------------------------------------- the constants
-def _constants(model: "KAN") -> list[_Constant]:
+def _constants(model: KAN) -> list[_Constant]:
     """Every constant of the active symbolic edges, then the bias of every node they feed."""
     out: list[_Constant] = []
     for l, layer in enumerate(model.layers):
@@ -184,14 +184,14 @@ def _constants(model: "KAN") -> list[_Constant]:
     return out
 
 
-def _get(model: "KAN", c: _Constant) -> float:
+def _get(model: KAN, c: _Constant) -> float:
     layer = model.layers[c.l]
     if c.i is None:
         return float(layer.bias[c.j].detach())
     return float(layer.sym_affine[c.i, c.j, PARAMS.index(c.param)].detach())
 
 
-def _set(model: "KAN", c: _Constant, value: float) -> None:
+def _set(model: KAN, c: _Constant, value: float) -> None:
     layer = model.layers[c.l]
     with torch.no_grad():
         if c.i is None:
@@ -204,7 +204,7 @@ def _describe(c: _Constant) -> str:
     return f"bias of node ({c.l + 1},{c.j})" if c.i is None else f"{c.param} of edge ({c.l},{c.i},{c.j})"
 
 
-def _freeze_exact(model: "KAN", constants: list[_Constant]) -> None:
+def _freeze_exact(model: KAN, constants: list[_Constant]) -> None:
     """Constants that already are simple values (to 1e-12) are set exactly and stay fixed."""
     for c in constants:
         simple = exact_simple_value(_get(model, c), c.periodic)
@@ -213,7 +213,7 @@ def _freeze_exact(model: "KAN", constants: list[_Constant]) -> None:
             c.frozen = True
 
 
-def _next_attempt(model: "KAN", constants: list[_Constant], tried: set, radius: float,
+def _next_attempt(model: KAN, constants: list[_Constant], tried: set, radius: float,
                   max_tries: int) -> tuple[_Constant, SimpleValue] | None:
     """The untried (constant, candidate) whose constant is nearest to a simple value; simplest candidate first."""
     best = None
@@ -232,7 +232,7 @@ def _next_attempt(model: "KAN", constants: list[_Constant], tried: set, radius: 
 
 
 # ------------------------------------------------------------------- loss and refit
-def _training_pairs(model: "KAN", x: Tensor | None, y: Tensor | None) -> tuple[Tensor, Tensor]:
+def _training_pairs(model: KAN, x: Tensor | None, y: Tensor | None) -> tuple[Tensor, Tensor]:
     if (x is None) != (y is None):
         raise ValueError("x and y must be given together (or neither: the model's training data is used)")
     xs = require_inputs(model, x, "snap_symbolic")
@@ -245,23 +245,23 @@ def _training_pairs(model: "KAN", x: Tensor | None, y: Tensor | None) -> tuple[T
     return xs, ys
 
 
-def _rmse(model: "KAN", xs: Tensor, ys: Tensor) -> float:
+def _rmse(model: KAN, xs: Tensor, ys: Tensor) -> float:
     with torch.no_grad():
         return float(torch.sqrt(torch.mean((model(xs) - ys) ** 2)))
 
 
-def _save(model: "KAN") -> list[Tensor]:
+def _save(model: KAN) -> list[Tensor]:
     return [t.detach().clone() for layer in model.layers for t in (layer.sym_affine, layer.bias)]
 
 
-def _restore(model: "KAN", saved: list[Tensor]) -> None:
+def _restore(model: KAN, saved: list[Tensor]) -> None:
     live = [t for layer in model.layers for t in (layer.sym_affine, layer.bias)]
     with torch.no_grad():
         for t, s in zip(live, saved):
             t.copy_(s)
 
 
-def _free_masks(model: "KAN", constants: list[_Constant]) -> list[Tensor]:
+def _free_masks(model: KAN, constants: list[_Constant]) -> list[Tensor]:
     """Per layer: where the refit may move sym_affine (I, O, 4) and bias (O,)."""
     masks = []
     for layer in model.layers:
@@ -277,7 +277,7 @@ def _free_masks(model: "KAN", constants: list[_Constant]) -> list[Tensor]:
     return masks
 
 
-def _refit(model: "KAN", constants: list[_Constant], xs: Tensor, ys: Tensor, steps: int) -> float:
+def _refit(model: KAN, constants: list[_Constant], xs: Tensor, ys: Tensor, steps: int) -> float:
     """Short L-BFGS refit of the free constants; returns the train RMSE (restores the start on a worse end)."""
     masks = _free_masks(model, constants)
     tensors = [t for layer in model.layers for t in (layer.sym_affine, layer.bias)]

@@ -14,13 +14,18 @@ function: the identities hold for any function.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kanwidget.core.checks import check_float, check_int
 from kanwidget.core.lazy import LazyModule
-from kanwidget.core.operations.formula import _as_expression, _pull_exp_constants, input_symbols
+from kanwidget.core.operations.formula import (
+    _as_expression,
+    _pull_exp_constants,
+    input_symbols,
+)
 
 if TYPE_CHECKING:
     import sympy
@@ -33,8 +38,8 @@ QUARTER_TURNS = {"sin": 1, "cos": 1, "tan": 2}   # function -> the shift (in uni
 SAMPLES = 64
 
 
-def tidy(expr: "sympy.Expr", model: "KAN | None" = None, tolerance: float = 1e-9, samples: int = SAMPLES,
-         seed: int = 0) -> "sympy.Expr":
+def tidy(expr: sympy.Expr, model: KAN | None = None, tolerance: float = 1e-9, samples: int = SAMPLES,
+         seed: int = 0) -> sympy.Expr:
     """Tidy expr (or a list/tuple of them) with value-preserving identities, each verified numerically.
 
     Points: `samples` random points, each input uniform in the model's training-data range (model
@@ -56,10 +61,10 @@ def tidy(expr: "sympy.Expr", model: "KAN | None" = None, tolerance: float = 1e-9
 
 
 # ------------------------------------------------------------------------ rewrites
-def reduce_phases(expr: "sympy.Expr") -> "sympy.Expr":
+def reduce_phases(expr: sympy.Expr) -> sympy.Expr:
     """sin/cos(u + b) with a float b: b = k*pi/2 + r with |r| <= pi/4; the k*pi/2 is left to sympy exactly
     (sin(u + pi) -> -sin(u), sin(u + pi/2) -> cos(u)); tan absorbs multiples of pi."""
-    def shift(e: "sympy.Expr") -> "sympy.Expr":
+    def shift(e: sympy.Expr) -> sympy.Expr:
         unit = QUARTER_TURNS[type(e).__name__]
         const, rest = e.args[0].as_coeff_Add()
         if not isinstance(const, sympy.Float) or rest == 0:
@@ -73,7 +78,7 @@ def reduce_phases(expr: "sympy.Expr") -> "sympy.Expr":
     return expr.replace(lambda e: type(e).__name__ in QUARTER_TURNS and isinstance(e, sympy.Function), shift)
 
 
-def _scale_out(base: "sympy.Expr") -> tuple["sympy.Expr", "sympy.Expr"] | None:
+def _scale_out(base: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr] | None:
     """(k, base/k) with k > 0 the largest |numeric factor| of the non-constant terms of a sum; None if k is 1."""
     terms = [t.as_coeff_Mul() for t in base.args]
     scales = [abs(c) for c, rest in terms if rest != 1 and c.is_Number]
@@ -85,14 +90,14 @@ def _scale_out(base: "sympy.Expr") -> tuple["sympy.Expr", "sympy.Expr"] | None:
     return k, sympy.Add(*[(c / k) * rest for c, rest in terms])
 
 
-def factor_scales(expr: "sympy.Expr") -> "sympy.Expr":
+def factor_scales(expr: sympy.Expr) -> sympy.Expr:
     """(k*u + k*v)**p -> k**p * (u + v)**p for a non-integer p, log(k*u + ...) -> log(k) + log(u + ...),
     with k > 0 the largest numeric factor of the sum (an identity for k > 0)."""
-    def power(e: "sympy.Expr") -> "sympy.Expr":
+    def power(e: sympy.Expr) -> sympy.Expr:
         split = _scale_out(e.base)
         return e if split is None else split[0] ** e.exp * split[1] ** e.exp
 
-    def log(e: "sympy.Expr") -> "sympy.Expr":
+    def log(e: sympy.Expr) -> sympy.Expr:
         split = _scale_out(e.args[0])
         return e if split is None else sympy.log(split[0]) + sympy.log(split[1])
 
@@ -104,7 +109,7 @@ def factor_scales(expr: "sympy.Expr") -> "sympy.Expr":
 class _Checker:
     """Values of the original expression at sample points; `check(new)` compares new against them."""
 
-    def __init__(self, expr: "sympy.Expr", model: "KAN | None", tolerance: float, samples: int, seed: int):
+    def __init__(self, expr: sympy.Expr, model: KAN | None, tolerance: float, samples: int, seed: int):
         self.symbols = sorted(expr.free_symbols, key=lambda s: s.name)
         self.stand_ins = _stand_ins(expr)
         rng = np.random.default_rng(seed)
@@ -116,7 +121,7 @@ class _Checker:
         self.finite = finite
         self.scale = float(np.max(np.abs(self.reference[finite]))) if finite.any() else 0.0
 
-    def _values(self, expr: "sympy.Expr") -> np.ndarray:
+    def _values(self, expr: sympy.Expr) -> np.ndarray:
         fn = sympy.lambdify(self.symbols, expr, modules=[self.stand_ins, "numpy"])
         with np.errstate(all="ignore"):
             out = np.asarray(fn(*self.points), dtype=np.complex128)
@@ -124,7 +129,7 @@ class _Checker:
         real = np.where(np.abs(out.imag) <= 1e-12 * (1 + np.abs(out.real)), out.real, np.nan)
         return real
 
-    def __call__(self, new: "sympy.Expr") -> bool:
+    def __call__(self, new: sympy.Expr) -> bool:
         if not self.finite.any():
             return False
         try:
@@ -137,13 +142,13 @@ class _Checker:
         return bool(np.max(np.abs(got - ref)) <= self.tolerance * max(self.scale, 1e-300))
 
 
-def _stand_ins(expr: "sympy.Expr") -> dict[str, Callable]:
+def _stand_ins(expr: sympy.Expr) -> dict[str, Callable]:
     """A smooth stand-in for every undefined function (spline edges), different for each name."""
     names = sorted({type(f).__name__ for f in expr.atoms(sympy.core.function.AppliedUndef)})
     return {name: (lambda u, s=0.37 * (k + 1): np.tanh(u + s) + s) for k, name in enumerate(names)}
 
 
-def _ranges(model: "KAN | None", symbols: list["sympy.Symbol"]) -> list[tuple[float, float]]:
+def _ranges(model: KAN | None, symbols: list[sympy.Symbol]) -> list[tuple[float, float]]:
     """Per symbol: the data range of the model input with that name, else (-1, 1)."""
     ranges = {}
     if model is not None and getattr(model, "data", None) is not None:
@@ -154,7 +159,7 @@ def _ranges(model: "KAN | None", symbols: list["sympy.Symbol"]) -> list[tuple[fl
     return [ranges.get(s.name, (-1.0, 1.0)) for s in symbols]
 
 
-def clean_formula(model: "KAN", n_digit: int = 4, var: "list[str] | None" = None) -> list["sympy.Expr"]:
+def clean_formula(model: KAN, n_digit: int = 4, var: list[str] | None = None) -> list[sympy.Expr]:
     """The model's formulas (one per output) tidied (verified against the model's data range) and
     rounded honestly: ex_round(tidy(symbolic_formula)). Run snap_symbolic first for exact constants."""
     from kanwidget.core.operations.formula import ex_round, symbolic_formula
