@@ -279,6 +279,12 @@ class Page:
                 return {w: c.width, h: c.height, ink, colors: colors.size};
             }""")
 
+    def set_theme(self, name: str, timeout: float = 30_000) -> None:
+        """Switches JupyterLab's theme (as the Settings > Theme menu does) and waits until it applies."""
+        self.command("apputils:change-theme", {"theme": name})
+        self.page.wait_for_function(
+            "(n) => document.body.dataset.jpThemeName === n", arg=name, timeout=timeout)
+
     def shot(self, label: str, widget_only: bool = False) -> Path:
         self.shot_index += 1
         path = ARTIFACTS / f"{self.name}-{self.shot_index:02d}-{label}.png"

@@ -76,6 +76,16 @@ def open_widget(lab, pg, name: str, model: str = FRESH, n: int = 1000, extra: li
     return nb
 
 
+def picture_stats(path: Path, at: tuple[int, int] | None = None) -> dict:
+    """Share of near-white pixels (min(r, g, b) >= 230) in a screenshot, and the colour at `at`."""
+    import numpy as np
+    from PIL import Image
+    with Image.open(path) as im:
+        rgb = np.asarray(im.convert("RGB"))
+    pixel = tuple(int(v) for v in rgb[at[1], at[0]]) if at else None
+    return {"share": float((rgb.min(axis=2) >= 230).mean()), "size": rgb.shape[1::-1], "pixel": pixel}
+
+
 def assert_no_console_errors(pg) -> None:
     errors = [e for e in pg.errors if not any(re.search(p, e) for p in HARMLESS_CONSOLE)]
     assert not errors, "console errors:\n" + "\n".join(errors)
@@ -363,3 +373,62 @@ def test_saved_state_renders_after_reload(lab, lab_page, trained_model):
     assert_formula_has_exp_and_sin(pg)
     pg.shot("reloaded")
     assert_no_console_errors(pg)
+
+
+def test_dark_theme_and_keyboard(lab, lab_page):
+    """JupyterLab Dark: the whole widget follows (canvases included, switched live); an edge is chosen
+    and inspected with the keyboard only (JupyterLab's own shortcuts leave the keys alone)."""
+    pg = lab_page
+    open_widget(lab, pg, "dark")
+    light = picture_stats(pg.shot("light", widget_only=True))
+    try:
+        pg.set_theme("JupyterLab Dark")
+        # the page's --jp-layout-color1, resolved by the browser, is the network's background
+        expected = pg.page.evaluate("""() => {
+            const p = document.createElement('span');
+            p.style.color = 'var(--jp-layout-color1)';
+            document.body.append(p);
+            const c = getComputedStyle(p).color; p.remove(); return c; }""")
+        pg.page.wait_for_function(
+            "(c) => getComputedStyle(document.querySelector('.jp-OutputArea-output .kw-network')).backgroundColor === c",
+            arg=expected, timeout=30_000)
+        # the canvas itself is repainted: the output node is drawn in the dark theme's light ink
+        pg.page.wait_for_function("""() => {
+            const c = document.querySelector('.jp-OutputArea-output .kw-network canvas');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let light = 0;
+            for (let k = 0; k < d.length; k += 4) if (d[k + 3] > 200 && Math.min(d[k], d[k + 1], d[k + 2]) > 150) light++;
+            return light > 50; }""", timeout=30_000)
+        box = pg.page.evaluate("""() => {
+            const w = document.querySelector('.jp-OutputArea-output .kanwidget').getBoundingClientRect();
+            const c = document.querySelector('.jp-OutputArea-output .kw-network canvas').getBoundingClientRect();
+            return [Math.round(c.left - w.left + 4), Math.round(c.top - w.top + 4)]; }""")
+        dark = picture_stats(pg.shot("dark", widget_only=True), at=tuple(box))
+        bg = tuple(int(v) for v in re.findall(r"\d+", expected)[:3])
+        assert light["share"] > 0.3, light
+        assert dark["share"] < 0.05, (dark, light)
+        assert all(abs(a - b) <= 2 for a, b in zip(dark["pixel"], bg)), (dark["pixel"], expected)
+        print(f"[e2e] near-white share of the widget: light {light['share']:.1%}, JupyterLab Dark {dark['share']:.2%}")
+
+        # keyboard only: focus the network, move with the arrows, Enter inspects, Escape closes
+        pg.page.locator(".jp-OutputArea-output .kw-network canvas").focus()
+        for key in ["ArrowRight", "ArrowRight", "ArrowUp"]:
+            pg.page.keyboard.press(key)
+        edge = pg.attr(".kw-network", "data-focus-edge")
+        assert edge == "1,1,0", edge          # [2,5,1]: box 3 of 10 in layer 0, then the nearest of 5 boxes above
+        live = pg.page.locator(".jp-OutputArea-output .kw-edge-live").text_content()
+        assert live.startswith("edge (1, 1, 0), spline, importance"), live
+        pg.page.keyboard.press("Enter")
+        pg.page.wait_for_function(
+            "(e) => { const p = document.querySelector('.jp-OutputArea-output .kw-inspector');"
+            " return p && !p.hidden && p.dataset.edge === e && p.querySelectorAll('.kw-candidate').length > 0; }",
+            arg=edge, timeout=60_000)
+        assert py(pg, "[w.inspector.get(k) for k in ('l', 'i', 'j')]") == [1, 1, 0]
+        pg.shot("keyboard-inspector", widget_only=True)
+        pg.page.keyboard.press("Escape")
+        pg.page.wait_for_function(
+            "() => document.querySelector('.jp-OutputArea-output .kw-inspector').hidden", timeout=30_000)
+        assert py(pg, "w.inspector") == {}
+        assert_no_console_errors(pg)
+    finally:
+        pg.set_theme("JupyterLab Light")   # the theme is a user setting of the shared server
