@@ -78,6 +78,10 @@ export async function themeChecks(p, url, check) {
   await p.waitForTimeout(100);
   const light = await widgetShot(p, "theme-light.png");
   const lightNode = await nodePixel(p);
+  await p.evaluate(() => {
+    const c = document.querySelector(".kw-losschart canvas");
+    window.__chartLight = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  });
   check(light.share > 0.2, `light: near-white share ${(light.share * 100).toFixed(1)}% (the measure sees a light widget)`);
 
   await setDark(p, true);
@@ -89,14 +93,20 @@ export async function themeChecks(p, url, check) {
   // the canvas itself was repainted: a node is now drawn in the light ink of the dark theme
   const darkNode = await nodePixel(p);
   check(lightNode[0] < 120 && darkNode[0] > 150 && darkNode[3] > 200, `dark: canvas repainted live (node ink ${lightNode.slice(0, 3)} -> ${darkNode.slice(0, 3)})`);
-  const chartInk = await p.evaluate(() => {
+  // the loss chart was repainted too: (almost) no ink pixel kept its light-theme colour
+  const chartSame = await p.evaluate(() => {
     const c = document.querySelector(".kw-losschart canvas");
     const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-    let dark = 0, ink = 0;
-    for (let k = 0; k < d.length; k += 4) if (d[k + 3] > 128) { ink++; if (Math.max(d[k], d[k + 1], d[k + 2]) < 60) dark++; }
-    return { ink, dark };
+    const before = window.__chartLight;
+    let ink = 0, same = 0;
+    for (let k = 0; k < d.length; k += 4) {
+      if (d[k + 3] < 128) continue;
+      ink++;
+      if (d[k] === before[k] && d[k + 1] === before[k + 1] && d[k + 2] === before[k + 2] && d[k + 3] === before[k + 3]) same++;
+    }
+    return { ink, same };
   });
-  check(chartInk.ink > 500 && chartInk.dark < 0.05 * chartInk.ink, `dark: loss chart repainted with light ink (${chartInk.dark}/${chartInk.ink} near-black pixels)`);
+  check(chartSame.ink > 500 && chartSame.same < 0.1 * chartSame.ink, `dark: loss chart repainted (${chartSame.same}/${chartSame.ink} ink pixels unchanged)`);
 
   await setDark(p, false);
   await p.waitForTimeout(300);
