@@ -136,8 +136,10 @@ class _Pipeline:
         note, self.note = note or self.note, ""
         train, test = self._rmse("train"), self._rmse("test")
         relative = test / max(self.std)
-        if name.startswith("fit") and self.spline_fit is None and relative > self.o["fit_threshold"]:
-            word = "stuck" if relative > STUCK_FACTOR * self.o["fit_threshold"] else "rough fit"
+        stuck = relative > STUCK_FACTOR * self.o["fit_threshold"]
+        rough = relative > self.o["fit_threshold"] and name != "fit (sparse)"   # sparsity costs accuracy there
+        if name.startswith("fit") and self.spline_fit is None and (stuck or rough):
+            word = "stuck" if stuck else "rough fit"
             note = (note + "; " if note else "") + f"{word}: test RMSE is {_pct(relative)} of the target's std"
         record = StepRecord(name, seconds, train, test, self.model.lineage.current, note)
         self.records.append(record)
