@@ -7,6 +7,7 @@ from kanwidget.core.network.state import ModelState
 from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB, add_symbolic
 from kanwidget.core.operations.fit_config import FitConfig
 from kanwidget.core.operations.training import FitError, FitStep
+from kanwidget.core.operations.discovery_report import DiscoveryReport
 
 __all__ = ["KAN", "create_dataset", "ex_round", "add_symbolic", "SYMBOLIC_LIB", "FitStep", "FitConfig", "FitError",
-           "ModelState", "ModelBusyError", "OperationCancelled", "Activity"]
+           "ModelState", "ModelBusyError", "OperationCancelled", "Activity", "DiscoveryReport"]
