@@ -55,6 +55,7 @@ def test_recovers_a_known_formula_and_its_numbers_check_out(dataset):
     assert report.model.lineage.current == report.steps[-1].version
     text = str(report)
     assert "recovered" in text and "NOT verified" not in text and "x_2**2" in text
+    assert repr(report).startswith("DiscoveryReport(recovered=True")
 
 
 def test_a_shape_the_library_cannot_express_is_not_recovered_and_says_why():
@@ -107,6 +108,20 @@ def test_cancel_leaves_the_last_completed_step(dataset):
     assert state_equal(clone_state(report.model), clone_state(recorded))
     assert lineage.activity is None                      # nothing left running: the model is usable
     report.model.fit(dataset, steps=1, verbose=False)
+
+
+def test_stop_training_in_the_first_fit_goes_back_to_the_start(dataset):
+    model = KAN(width=[2, 1], grid=5, seed=0, dtype=torch.float64)
+    start = clone_state(model)
+
+    def stop_at_step_2(info):
+        if info.step == 2:
+            info.model.stop_training()    # the model's own cancel: sets the running activities' tokens
+
+    report = model.discover(dataset, lib=LIB, steps=10, verbose=False, callbacks=[stop_at_step_2])
+    assert report.cancelled and report.steps == [] and "cancelled" in report.message
+    assert state_equal(clone_state(report.model), start)
+    assert report.model.lineage.current == report.model.history[0].id     # the "init" version
 
 
 def test_bad_input_names_the_argument_and_changes_nothing(dataset):

@@ -57,7 +57,7 @@ class OutputCheck:
     non_finite: int = 0
 
 
-@dataclass
+@dataclass(repr=False)
 class DiscoveryReport:
     """What `KAN.discover` found. `recovered` is True only when every output's printed formula passed
     the numeric check; `message` says why not otherwise ("not recovered: the fit is stuck at ...")."""
@@ -104,6 +104,9 @@ class DiscoveryReport:
             lines.append(f"  {s.name:<16}{s.seconds:>7.2f} s   train {s.train_rmse:.3e}   test {s.test_rmse:.3e}"
                          f"   v{s.version}{note}")
         return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"DiscoveryReport(recovered={self.recovered}, cancelled={self.cancelled}, message={self.message!r})"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text("DiscoveryReport(...)" if cycle else str(self))
