@@ -150,7 +150,7 @@ EXACT_DENOMINATOR = 12     # simple constants: p/q and p*pi/q with q dividing 12
 def _simple_constant(v: float, tol: float) -> sympy.Expr | None:
     """The exact p/q or p*pi/q (q divides 12) that v holds: within tol * max(|v|, 1), or v is a float32 value
     equal to the constant rounded to float32 (a float32 model holds nothing closer). Else None."""
-    if not np.isfinite(v):
+    if not np.isfinite(v) or abs(v) > 1e30:
         return None
     scale = max(abs(v), 1.0)
     for unit, sym in ((1.0, sympy.Integer(1)), (np.pi, sympy.pi)):
