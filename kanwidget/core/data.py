@@ -81,8 +81,11 @@ def create_dataset(f: Callable[[Tensor], Tensor], n_var: int = 2, ranges: Sequen
 
 
 def validate_dataset(dataset: Any, n_in: int, n_out: int, dtype: torch.dtype | None = None,
-                     device: torch.device | str | None = None) -> dict[str, Tensor]:
-    """Check keys, shapes and finiteness; return the four tensors converted to dtype/device."""
+                     device: torch.device | str | None = None, class_labels: bool = False) -> dict[str, Tensor]:
+    """Check keys, shapes and finiteness; return the four tensors converted to dtype/device.
+
+    class_labels: 1-D integer labels are class indices in 0..n_out-1 (for a loss such as
+    CrossEntropyLoss) and stay 1-D integers."""
     if not isinstance(dataset, dict):
         raise TypeError(f"dataset must be a dict with keys {', '.join(DATASET_KEYS)}, got {type(dataset).__name__}")
     missing = [k for k in DATASET_KEYS if k not in dataset]
@@ -96,6 +99,12 @@ def validate_dataset(dataset: Any, n_in: int, n_out: int, dtype: torch.dtype | N
                 value = torch.as_tensor(value)
             except Exception as exc:
                 raise TypeError(f"dataset[{key!r}] must be a tensor, got {type(value).__name__}") from exc
+        if class_labels and key.endswith("label") and value.dim() == 1 and not value.is_floating_point() \
+                and value.dtype != torch.bool and not value.is_complex():
+            if value.numel() == 0 or int(value.min()) < 0 or int(value.max()) >= n_out:
+                raise ValueError(f"dataset[{key!r}] holds class indices outside 0..{n_out - 1} (width[-1] classes)")
+            out[key] = value.to(device=device)
+            continue
         if value.dim() == 1:
             value = value[:, None]
         want = n_in if key.endswith("input") else n_out

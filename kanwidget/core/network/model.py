@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from kanwidget.core.operations import formula, persistence, simplify, training
 from kanwidget.core.operations import symbolic_edges
 from kanwidget.core.operations import plot as plot_module
-from kanwidget.core.operations import checkpoints, pykan_import
+from kanwidget.core.operations import checkpoints, pykan_api, pykan_import
 from kanwidget.core.operations import discover as discover_module
 from kanwidget.core.operations import snapping, tidy as tidy_ops
 from kanwidget.core.checks import check_float, check_int
@@ -108,9 +108,15 @@ class KAN(nn.Module):
                  scale_base_mu: float = 0.0, scale_base_sigma: float = 1.0, grid_eps: float = 0.02,
                  grid_range: Sequence[float] = (-1.0, 1.0), base_fun: str = "silu",
                  dtype: torch.dtype | None = None, device: torch.device | str = "cpu",
-                 in_vars: Sequence[str] | None = None, out_vars: Sequence[str] | None = None) -> None:
+                 in_vars: Sequence[str] | None = None, out_vars: Sequence[str] | None = None, *,
+                 sparse_init: bool = False, auto_save: bool = False, ckpt_path: str = "./model", save_act: bool = True,
+                 symbolic_enabled: bool = True, affine_trainable: bool = False, sp_trainable: bool = True,
+                 sb_trainable: bool = True, mult_arity: int = 2, first_init: bool = True, state_id: int = 0,
+                 round: int = 0) -> None:
+        """pykan's extra arguments after `*` (auto_save=True writes checkpoints into ckpt_path): docs/PYKAN.md."""
         super().__init__()
         sizes = _parse_width(width)
+        base_fun = pykan_api.base_fun_name(base_fun)
         opts = _check_options(grid, k, seed, noise_scale, scale_base_mu, scale_base_sigma, grid_eps, grid_range,
                               base_fun)
         dtype = _check_dtype(dtype)
@@ -135,6 +141,8 @@ class KAN(nn.Module):
         self.edge_scores: list[Tensor] | None = None
         self.node_scores: list[Tensor] | None = None
         self.feature_score: Tensor | None = None
+        pykan_api.apply_options(self, sparse_init, auto_save, ckpt_path, save_act, symbolic_enabled, affine_trainable,
+                                sp_trainable, sb_trainable, mult_arity, first_init, state_id, round)
 
     @staticmethod
     def _check_vars(names: Sequence[str] | None, n: int, what: str) -> list[str] | None:
@@ -392,3 +400,8 @@ class KAN(nn.Module):
     snap_symbolic = snapping.snap_symbolic
     clean_formula = tidy_ops.clean_formula
 
+    # pykan's names (operations/pykan_api.py)
+    get_act, get_fun, get_range = pykan_api.get_act, pykan_api.get_fun, pykan_api.get_range
+    set_mode, remove_edge, remove_node = pykan_api.set_mode, pykan_api.remove_edge, pykan_api.remove_node
+    rewind, speed = pykan_api.rewind, pykan_api.speed
+    symbolic_fun = property(pykan_api.symbolic_fun, doc="pykan's symbolic layers: funs_name, mask, affine (O, I)")

@@ -18,11 +18,12 @@ if TYPE_CHECKING:
 
 
 def require_inputs(model: "KAN", x: Tensor | None, what: str) -> Tensor:
-    """The samples to analyse: x if given, else the training inputs the model last saw."""
+    """The samples to analyse: x if given, else the training inputs the model last saw, else the input of
+    its last forward pass (pykan's cached activations, `model.cached_input`)."""
     if x is None:
-        if model.data is None:
-            raise ValueError(f"{what} needs data: call fit(dataset) first or pass x=<inputs>")
-        x = model.data["train_input"]
+        x = model.data["train_input"] if model.data is not None else getattr(model, "cached_input", None)
+        if x is None:
+            raise ValueError(f"{what} needs data: call fit(dataset) first, run model(x), or pass x=<inputs>")
     return model.check_input(x, what=f"{what} input")
 
 

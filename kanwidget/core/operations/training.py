@@ -16,6 +16,7 @@ from kanwidget.core.data import validate_dataset
 from kanwidget.core.network.history import Activity
 from kanwidget.core.numerics.optim import LBFGS, Adam
 from kanwidget.core.operations.fit_config import OPTIMISERS, FitConfig  # noqa: F401 - OPTIMISERS re-exported
+from kanwidget.core.operations.metrics import fit_extras
 
 if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
@@ -130,7 +131,12 @@ def fit(model: "KAN", dataset: dict[str, Tensor], opt: str = "LBFGS", steps: int
         loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None, lr: float = 1.0,
         start_grid_update_step: int = -1, stop_grid_update_step: int = 50, batch: int = -1,
         verbose: bool = True, callbacks: Sequence[Callable[[FitStep], Any]] | None = None,
-        max_iter: int = 20, record: bool = True, stop: threading.Event | None = None) -> dict[str, list[float]]:
+        max_iter: int = 20, record: bool = True, stop: threading.Event | None = None,
+        metrics: Sequence[Callable[[], Any]] | None = None, reg_metric: str = "edge_forward_spline_n",
+        save_fig: bool = False, save_fig_freq: int = 1, img_folder: str | None = None,
+        in_vars: Sequence[str] | None = None, out_vars: Sequence[str] | None = None, beta: float = 3.0,
+        display_metrics: Sequence[str] | None = None, singularity_avoiding: bool = False,
+        y_th: float = 1000.0) -> dict[str, list[float]]:
     """Train the model; returns {"train_loss", "test_loss", "reg"} per step (RMSE for the default loss).
 
     opt: "LBFGS" (strong-Wolfe line search, `max_iter` inner iterations per step) or "Adam".
@@ -144,21 +150,28 @@ def fit(model: "KAN", dataset: dict[str, Tensor], opt: str = "LBFGS", steps: int
     If a step raises (a callback, the optimiser), that step is undone, a version is recorded for the
     completed steps, "fit_end" is emitted and FitError is raised from the cause.
     Called from another thread while this lineage runs a fit or long operation: ModelBusyError.
+    pykan's extras (operations/metrics.py): metrics, functions of no arguments evaluated after every step
+    (results[f.__name__]); reg_metric (only pykan's default); save_fig=True writes plot() figures every
+    save_fig_freq steps into img_folder (required: nothing is written elsewhere); display_metrics and
+    singularity_avoiding / y_th are accepted and ignored.
     """
+    extras = fit_extras(metrics, reg_metric, save_fig, save_fig_freq, img_folder, in_vars, out_vars, beta,
+                        display_metrics, singularity_avoiding, y_th)
     config = FitConfig(opt=opt, steps=steps, log=log, lamb=lamb, lamb_l1=lamb_l1, lamb_entropy=lamb_entropy,
                        lamb_coef=lamb_coef, lamb_coefdiff=lamb_coefdiff, update_grid=update_grid,
                        grid_update_num=grid_update_num, loss_fn=loss_fn, lr=lr,
                        start_grid_update_step=start_grid_update_step, stop_grid_update_step=stop_grid_update_step,
-                       batch=batch, verbose=verbose, callbacks=tuple(callbacks or ()), max_iter=max_iter,
-                       record=record)
-    data = validate_dataset(dataset, model.width[0], model.width[-1], dtype=model.dtype, device=model.device)
+                       batch=batch, verbose=verbose, callbacks=tuple(callbacks or ()) + extras.callbacks,
+                       max_iter=max_iter, record=record)
+    data = validate_dataset(dataset, model.width[0], model.width[-1], dtype=model.dtype, device=model.device,
+                            class_labels=loss_fn is not None)
     lineage = model.lineage
     with lineage.begin("fit", total=config.steps, stop=stop) as activity:
         if not lineage.versions and config.record:
             with lineage.change(model, "init"):
                 pass
         model.data = dataset
-        return _run(model, data, config, activity)
+        return extras.finish(_run(model, data, config, activity))
 
 
 def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activity) -> dict[str, list[float]]:
