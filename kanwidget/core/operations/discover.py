@@ -172,8 +172,10 @@ class _Pipeline:
         kwargs: dict[str, Any] = dict(lib=self.lib, r2_threshold=0.0, verbose=0, stop=self.stop)
         if self.o["iterative"] and "iterative" in inspect.signature(m.auto_symbolic).parameters:
             kwargs["iterative"] = True
+        scores, _ = m.attribution(self.data["train_input"])
+        share = [(sc / max(float(sc.sum()), 1e-300)).tolist() for sc in scores]
         choices = m.auto_symbolic(**kwargs)
-        self.edges = [EdgeFit(c.l, c.i, c.j, c.name, float(c.r2)) for c in choices]
+        self.edges = [EdgeFit(c.l, c.i, c.j, c.name, float(c.r2), share[c.l][c.i][c.j]) for c in choices]
 
     def _snap(self, m: "KAN") -> None:
         self.snapped = list(m.snap_symbolic(stop=self.stop))
@@ -248,8 +250,8 @@ class _Pipeline:
                     f"target's std) after '{fit.name}', above fit_threshold {self.o['fit_threshold']:g}; the curves "
                     "read for auto_symbolic are that rough (try a finer grid or more steps)")
         weak = [e for e in self.edges if e.r2 < self.o["r2_threshold"]]
-        if weak:
-            worst = min(weak, key=lambda e: e.r2)
+        if weak:   # the weak edge that matters most: its share of the output times how badly it fits
+            worst = max(weak, key=lambda e: ((1 - e.r2) * e.importance if math.isfinite(e.importance) else 0, -e.r2))
             return (f"not recovered: symbolic fit R² {worst.r2:.3g} on edge ({worst.l},{worst.i},{worst.j}) "
                     f"(best: {worst.name}); the library has no function of that shape there"
                     + (f" ({len(weak)} edges below R² {self.o['r2_threshold']})" if len(weak) > 1 else ""))

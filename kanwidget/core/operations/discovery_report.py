@@ -44,6 +44,7 @@ class EdgeFit:
     j: int
     name: str | None
     r2: float
+    importance: float = math.nan    # the edge's attribution score before auto_symbolic (share of the output)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class DiscoveryReport:
             lines.append(text)
         if self.edges:
             lines.append("symbolic edges: " + ", ".join(
-                f"({e.l},{e.i},{e.j}) {e.name or 'spline'} R²={e.r2:.4f}" for e in self.edges))
+                f"({e.l},{e.i},{e.j}) {e.name or 'spline'} R²={e.r2:.4f}" + _importance(e) for e in self.edges))
         if self.snapped:
             lines.append(f"snapped constants: {len(self.snapped)}")
         lines.append(f"steps ({self.seconds:.1f} s):")
@@ -110,6 +111,10 @@ class DiscoveryReport:
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text("DiscoveryReport(...)" if cycle else str(self))
+
+
+def _importance(edge: EdgeFit) -> str:
+    return "" if not math.isfinite(edge.importance) else f" (importance {edge.importance:.2g})"
 
 
 def _percent(value: float | None) -> str:
