@@ -113,9 +113,9 @@ class _Pipeline:
             self._fit("fit")
             if o["snap"] and hasattr(self.model, "snap_symbolic"):
                 self._step("snap", self._snap)
+            self._check_stop()
         except _Cancelled:
             return self._report([], [], [], cancelled=True)
-        self._check_stop()
         return self._verdict(target)
 
     def _check_stop(self) -> None:
