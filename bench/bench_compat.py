@@ -23,18 +23,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compat_cells import NOTEBOOKS, switch_import  # noqa: E402
 
-# Runs cells like a notebook, prints one "CELL <json>" line per cell: ok, seconds, the error if any.
+# Runs notebooks ({name: cells}) one after the other like Jupyter, each in a fresh namespace (and torch's
+# default dtype reset); prints one "CELL <json>" line per cell: notebook, ok, seconds, error, the value shown.
 RUNNER = textwrap.dedent('''
     import ast, json, sys, time, traceback, warnings
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import torch
     warnings.simplefilter("ignore")
-    cells = json.load(sys.stdin)
-    ns = {"__name__": "__main__"}
-    for n, src in enumerate(cells):
+    for notebook, cells in json.load(sys.stdin).items():
+      torch.set_default_dtype(torch.float32)
+      ns = {"__name__": "__main__"}
+      for n, src in enumerate(cells):
         start = time.perf_counter()
-        error = None
+        error = value = None
         try:
             tree = ast.parse(src)
             last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
@@ -42,36 +45,40 @@ RUNNER = textwrap.dedent('''
                 tree.body.pop()
             exec(compile(tree, f"<cell {n}>", "exec"), ns)
             if last is not None:
-                value = eval(compile(ast.Expression(last.value), f"<cell {n}>", "eval"), ns)
-                repr(value)
+                value = repr(eval(compile(ast.Expression(last.value), f"<cell {n}>", "eval"), ns))[:500]
         except BaseException as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
             if "--trace" in sys.argv:
                 traceback.print_exc()
         plt.close("all")
-        print("CELL " + json.dumps({"cell": n, "ok": error is None, "seconds": time.perf_counter() - start,
-                                    "error": error}), flush=True)
+        print("CELL " + json.dumps({"notebook": notebook, "cell": n, "ok": error is None, "error": error,
+                                    "seconds": time.perf_counter() - start, "value": value}), flush=True)
 ''')
 
 
-def run_notebook(cells: list[str], timeout: float, trace: bool = False) -> list[dict]:
-    """Run one notebook's cells in a fresh interpreter in a temporary folder; one result per cell."""
+def run_notebooks(notebooks: dict[str, list[str]], timeout: float, trace: bool = False) -> dict[str, list[dict]]:
+    """Run notebooks' cells in one fresh interpreter in a temporary folder; one result per cell."""
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=os.pathsep.join(
         [str(Path(__file__).resolve().parents[1])] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     with tempfile.TemporaryDirectory(prefix="kanwidget-compat-") as folder:
         try:
             proc = subprocess.run([sys.executable, "-c", RUNNER] + (["--trace"] if trace else []),
-                                  input=json.dumps(cells), env=env, cwd=folder, capture_output=True, text=True,
+                                  input=json.dumps(notebooks), env=env, cwd=folder, capture_output=True, text=True,
                                   timeout=timeout)
             out, err = proc.stdout, proc.stderr
         except subprocess.TimeoutExpired as exc:
             out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
             err = f"timed out after {timeout:.0f} s"
-    results = [json.loads(line[5:]) for line in out.splitlines() if line.startswith("CELL ")]
+    rows = [json.loads(line[5:]) for line in out.splitlines() if line.startswith("CELL ")]
     if trace and err:
         print(err[-4000:], file=sys.stderr)
-    for n in range(len(results), len(cells)):  # the interpreter died or timed out
-        results.append({"cell": n, "ok": False, "seconds": 0.0, "error": err.strip().splitlines()[-1:] or "died"})
+    results: dict[str, list[dict]] = {}
+    for name, cells in notebooks.items():
+        results[name] = [r for r in rows if r["notebook"] == name]
+        for n in range(len(results[name]), len(cells)):  # the interpreter died or timed out
+            last = err.strip().splitlines()[-1:] or ["died"]
+            results[name].append({"notebook": name, "cell": n, "ok": False, "seconds": 0.0, "error": last[0],
+                                  "value": None})
     return results
 
 
@@ -103,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         table[name] = {}
         for lib in libraries:
             start = time.perf_counter()
-            results = run_notebook(cells_for(lib, name), args.timeout, args.trace)
+            results = run_notebooks({name: cells_for(lib, name)}, args.timeout, args.trace)[name]
             table[name][lib] = results
             ok = sum(r["ok"] for r in results)
             totals[lib][0] += ok
