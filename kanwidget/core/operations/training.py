@@ -16,6 +16,7 @@ from kanwidget.core.data import validate_dataset
 from kanwidget.core.network.history import Activity
 from kanwidget.core.numerics.optim import LBFGS, Adam
 from kanwidget.core.operations.fit_config import OPTIMISERS, FitConfig  # noqa: F401 - OPTIMISERS re-exported
+from kanwidget.core.operations.plateau import StallWatch, escape_generator, redraw_edges
 from kanwidget.core.operations.metrics import fit_extras
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class FitStep:
     test_loss: float
     reg: float
     model: "KAN"
+    stall: str = ""     # non-empty at the step where a stall was detected and escaped: what was done
 
 
 class _Interrupted(Exception):
@@ -189,10 +191,14 @@ def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activi
     flat = _flat_parameters(trainable)
     grad_views = [p.grad for p in trainable]
     params = [flat]
-    if cfg.opt == "LBFGS":
-        optimizer: LBFGS | Adam = LBFGS(params, lr=cfg.lr, max_iter=cfg.max_iter, history_size=10)
-    else:
-        optimizer = Adam(params, lr=cfg.lr)
+
+    def new_optimizer() -> LBFGS | Adam:
+        if cfg.opt == "LBFGS":
+            return LBFGS(params, lr=cfg.lr, max_iter=cfg.max_iter, history_size=10)
+        return Adam(params, lr=cfg.lr)
+
+    optimizer = new_optimizer()
+    watch = StallWatch(float(y_train.var(0).mean().sqrt())) if mse and n_train > 1 else None
     results: dict[str, list[float]] = {"train_loss": [], "test_loss": [], "reg": []}
     to_value = math.sqrt if mse else (lambda v: v)
     last: dict[str, Tensor] = {}
@@ -274,7 +280,13 @@ def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activi
             results["train_loss"].append(train_v)
             results["test_loss"].append(test_v)
             results["reg"].append(reg_v)
-            info = FitStep(step + 1, cfg.steps, model.steps_trained, train_v, test_v, reg_v, model)
+            note = ""
+            if watch is not None and watch.stalled(step + 1, train_v) and step + 1 < cfg.steps:
+                watch.keep(step + 1, train_v, live)
+                note = watch.note(step + 1, train_v)
+                redraw_edges(model, x_train, escape_generator(model, watch.escapes))
+                optimizer = new_optimizer()
+            info = FitStep(step + 1, cfg.steps, model.steps_trained, train_v, test_v, reg_v, model, note)
             for cb in cfg.callbacks:
                 cb(info)
         except _Interrupted:
@@ -292,12 +304,18 @@ def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activi
         activity.done = step + 1
         lineage.emit("step", info)
         now = time.perf_counter()
+        if cfg.verbose and info.stall:
+            sys.stdout.write(f"\r| step {step + 1}: {info.stall}\n")
         if cfg.verbose and ((step % cfg.log == 0 and now - last_print >= PRINT_INTERVAL) or step == cfg.steps - 1):
             last_print = now
             elapsed = now - started
             sys.stdout.write(f"\r| train_loss: {train_v:.2e} | test_loss: {test_v:.2e} | reg: {reg_v:.2e} | "
                              f"{step + 1}/{cfg.steps} [{elapsed:.1f}s]")
             sys.stdout.flush()
+    if watch is not None and results["train_loss"] and watch.worse_than_before(results["train_loss"][-1]):
+        _restore_before_escape(model, live, watch)
+        stop_reason = (stop_reason + "; " if stop_reason else "") + \
+            f"the escape ended worse: kept the state from before it (train RMSE {watch.best_before[0]:.2e})"
     if cfg.verbose:
         sys.stdout.write(f" ({stop_reason})\n" if stop_reason else "\n")
         sys.stdout.flush()
@@ -313,6 +331,13 @@ def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activi
         raise FitError(f"fit failed at step {failed_step} of {cfg.steps} ({type(failure).__name__}: {failure}); "
                        f"that step was undone and the model keeps the {completed} completed step(s)") from failure
     return results
+
+
+def _restore_before_escape(model: "KAN", live: list[Tensor], watch: StallWatch) -> None:
+    """Put back the tensors the fit had before its first stall escape (their train RMSE was lower)."""
+    assert watch.best_before is not None
+    with torch.no_grad():
+        torch._foreach_copy_(live, watch.best_before[1])
 
 
 def _first_non_finite(values: tuple[float, float, float]) -> tuple[str, float] | None:
