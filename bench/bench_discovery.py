@@ -119,7 +119,7 @@ def judge(out: Outcome, target: Target, seed: int) -> Outcome:
 
 
 # ----------------------------------------------------------------------------- pipelines
-def run_kanwidget(target: Target, ds: dict, steps: int, seed: int, iterative: bool = False) -> Outcome:
+def run_kanwidget(target: Target, ds: dict, steps: int, seed: int, iterative: bool = True) -> Outcome:
     t0 = time.perf_counter()
     model = KAN(width=target.width, grid=5, k=3, seed=seed)
     report = model.discover(ds, lib=LIB, steps=steps, lamb=0.001, grid=10, target=target.torch_fn(),
@@ -189,7 +189,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--train-num", type=int, default=1000)
-    parser.add_argument("--iterative", action="store_true", help="kanwidget: auto_symbolic's most-certain-first mode")
+    parser.add_argument("--one-pass", action="store_true",
+                        help="kanwidget: auto_symbolic in one pass (default: its most-certain-first mode)")
     args = parser.parse_args()
     torch.set_default_dtype(torch.float64)
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)  # pay torch._dynamo's import before timing
@@ -204,7 +205,7 @@ def main() -> None:
     for target in targets:
         ds = create_dataset(target.torch_fn(), n_var=target.n_var, ranges=[list(r) for r in target.ranges],
                             train_num=args.train_num, test_num=args.train_num, seed=args.seed)
-        a = judge(run_kanwidget(target, ds, args.steps, args.seed, args.iterative), target, args.seed)
+        a = judge(run_kanwidget(target, ds, args.steps, args.seed, not args.one_pass), target, args.seed)
         ours.append(a)
         b = None
         if with_pykan:

@@ -40,7 +40,7 @@ class _Cancelled(Exception):
 def discover(model: "KAN", dataset: dict, lib: Sequence[str] | None = None, steps: int = 50, lamb: float = 0.001,
              grid: int | None = 10, r2_threshold: float = 0.99, tolerance: float = 1e-3, fit_threshold: float = 1e-2,
              target: Callable[[torch.Tensor], Any] | None = None, seed: int = 0, fresh_num: int = 1000,
-             prune: bool = True, snap: bool = True, iterative: bool = False, n_digit: int = 4,
+             prune: bool = True, snap: bool = True, iterative: bool = True, n_digit: int = 4,
              verbose: bool = True, callbacks: Sequence[Callable[[Any], Any]] | None = None,
              stop: threading.Event | None = None) -> DiscoveryReport:
     """Run the reference workflow on `dataset` and report whether a formula was recovered.
@@ -51,7 +51,8 @@ def discover(model: "KAN", dataset: dict, lib: Sequence[str] | None = None, step
     `target` (a function of an (N, n_var) tensor, like create_dataset's f), on `fresh_num` fresh points
     in the data's range (sampled with `seed`) against target. A fit whose test RMSE stays above
     fit_threshold * std is reported as stuck; an edge whose symbolic fit has R² < r2_threshold is named.
-    iterative: auto_symbolic's most-certain-edge-first mode, when available. callbacks go to every fit.
+    iterative: auto_symbolic's most-certain-edge-first mode (fix one edge, refit, repeat) when available,
+    else one pass; snap: snap_symbolic's simple constants when available. callbacks go to every fit.
     stop (or model.stop_training()) cancels: the model is left at the last completed step's version and
     the report says "cancelled". Returns a DiscoveryReport (`report.model` is the final model).
     """
