@@ -35,8 +35,9 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
-from discovery_targets import TARGETS, Target  # noqa: E402
-from kanwidget import KAN, create_dataset  # noqa: E402
+from discovery_targets import TARGETS, Target
+
+from kanwidget import KAN, create_dataset
 
 LIB = ["x", "x^2", "x^3", "x^4", "1/x", "1/x^2", "sqrt", "exp", "log", "sin", "tanh", "abs"]
 FRESH = 2000
@@ -96,7 +97,7 @@ def judge(out: Outcome, target: Target, seed: int) -> Outcome:
     truth = target.numpy_fn()(*x.T) * np.ones(FRESH)
     try:
         pred = evaluate(out.formula, target.n_var, x)
-    except Exception as exc:  # spline edges left, unknown functions
+    except Exception as exc:  # noqa: BLE001 - spline edges left, unknown functions: judged not recovered
         out.note = out.note or f"cannot evaluate: {type(exc).__name__}: {str(exc)[:80]}"
         return out
     if not np.isfinite(pred).all():
@@ -145,11 +146,11 @@ def run_pykan(target: Target, ds: dict, steps: int, seed: int) -> Outcome:
             model.auto_symbolic(lib=LIB)
             model.fit(ds, opt="LBFGS", steps=steps)
             expr = model.symbolic_formula()[0][0]
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - pykan's own failure is a row of the table
             return Outcome(None, time.perf_counter() - t0, note=f"pykan failed: {type(exc).__name__}: {exc}"[:120])
         try:
             expr = pykan_round(expr, 4)
-        except Exception as exc:  # pykan's ex_round fails on some formulas
+        except Exception as exc:  # noqa: BLE001 - pykan's ex_round fails on some formulas
             note = f"ex_round failed ({type(exc).__name__}); unrounded formula judged"
             return Outcome(expr, time.perf_counter() - t0, note=note)
     return Outcome(expr, time.perf_counter() - t0)

@@ -8,8 +8,8 @@ use [-1, 1]; its Bessel example J0(20x) is replaced by sin(5x) (no Bessel functi
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import sympy

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 import sympy
 import torch
+from model_helpers import clone_state, state_equal
 
 from kanwidget import KAN, create_dataset
 from kanwidget.core.operations.discovery_report import DiscoveryReport
-
-from model_helpers import clone_state, state_equal
 
 LIB = ["x", "x^2", "sin", "exp"]
 

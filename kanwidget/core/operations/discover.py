@@ -12,7 +12,8 @@ import inspect
 import math
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -21,9 +22,17 @@ from kanwidget.core.data import validate_dataset
 from kanwidget.core.network.history import OperationCancelled
 from kanwidget.core.numerics.symbolic import get_functions
 from kanwidget.core.operations import formula as formula_ops
-from kanwidget.core.operations.discovery_report import (DiscoveryReport, EdgeFit, OutputCheck, StepRecord,
-                                                        evaluate_formula, fresh_points, rmse_of, spread,
-                                                        target_values)
+from kanwidget.core.operations.discovery_report import (
+    DiscoveryReport,
+    EdgeFit,
+    OutputCheck,
+    StepRecord,
+    evaluate_formula,
+    fresh_points,
+    rmse_of,
+    spread,
+    target_values,
+)
 
 if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
@@ -37,7 +46,7 @@ class _Cancelled(Exception):
     """The stop token was set; the model is at the last completed step's version."""
 
 
-def discover(model: "KAN", dataset: dict, lib: Sequence[str] | None = None, steps: int = 50, lamb: float = 0.001,
+def discover(model: KAN, dataset: dict, lib: Sequence[str] | None = None, steps: int = 50, lamb: float = 0.001,
              grid: int | None = 10, r2_threshold: float = 0.99, tolerance: float = 1e-3, fit_threshold: float = 1e-2,
              target: Callable[[torch.Tensor], Any] | None = None, seed: int = 0, fresh_num: int = 1000,
              prune: bool = True, snap: bool = True, iterative: bool = True, n_digit: int = 4,
@@ -56,14 +65,15 @@ def discover(model: "KAN", dataset: dict, lib: Sequence[str] | None = None, step
     stop (or model.stop_training()) cancels: the model is left at the last completed step's version and
     the report says "cancelled". Returns a DiscoveryReport (`report.model` is the final model).
     """
-    opts = dict(steps=check_int("steps", steps, 1, 1_000_000), lamb=check_float("lamb", lamb, 0.0),
-                grid=None if grid is None else check_int("grid", grid, 1),
-                r2_threshold=check_float("r2_threshold", r2_threshold), tolerance=check_float("tolerance", tolerance, 0.0),
-                fit_threshold=check_float("fit_threshold", fit_threshold, 0.0),
-                seed=check_int("seed", seed, 0, 2 ** 63 - 1), fresh_num=check_int("fresh_num", fresh_num, 1, 10 ** 7),
-                prune=check_bool("prune", prune), snap=check_bool("snap", snap),
-                iterative=check_bool("iterative", iterative), n_digit=check_int("n_digit", n_digit, 0, 300),
-                verbose=check_bool("verbose", verbose))
+    opts = {"steps": check_int("steps", steps, 1, 1_000_000), "lamb": check_float("lamb", lamb, 0.0),
+            "grid": None if grid is None else check_int("grid", grid, 1),
+            "r2_threshold": check_float("r2_threshold", r2_threshold),
+            "tolerance": check_float("tolerance", tolerance, 0.0),
+            "fit_threshold": check_float("fit_threshold", fit_threshold, 0.0),
+            "seed": check_int("seed", seed, 0, 2 ** 63 - 1), "fresh_num": check_int("fresh_num", fresh_num, 1, 10 ** 7),
+            "prune": check_bool("prune", prune), "snap": check_bool("snap", snap),
+            "iterative": check_bool("iterative", iterative), "n_digit": check_int("n_digit", n_digit, 0, 300),
+            "verbose": check_bool("verbose", verbose)}
     if target is not None and not callable(target):
         raise TypeError(f"target must be a function of an (N, n_var) tensor, got {type(target).__name__}")
     if lib is not None:
@@ -79,7 +89,7 @@ def discover(model: "KAN", dataset: dict, lib: Sequence[str] | None = None, step
 class _Pipeline:
     """One discover run: the current model, its step log and the checks between steps."""
 
-    def __init__(self, model: "KAN", dataset: dict, data: dict, lib: list[str] | None, opts: dict,
+    def __init__(self, model: KAN, dataset: dict, data: dict, lib: list[str] | None, opts: dict,
                  callbacks: Sequence[Callable[[Any], Any]] | None, stop: threading.Event | None) -> None:
         self.model, self.dataset, self.data, self.lib, self.o = model, dataset, data, lib, opts
         self.callbacks = list(callbacks or ())
@@ -123,7 +133,7 @@ class _Pipeline:
         if self.stop.is_set():
             raise _Cancelled
 
-    def _step(self, name: str, body: Callable[["KAN"], "KAN | None"], note: str = "") -> StepRecord:
+    def _step(self, name: str, body: Callable[[KAN], KAN | None], note: str = "") -> StepRecord:
         """Run one step (a new model or None for in place), time it, measure the RMSEs, log it."""
         self._check_stop()
         t0 = time.perf_counter()
@@ -154,7 +164,7 @@ class _Pipeline:
     def _fit(self, name: str, lamb: float = 0.0) -> None:
         before = self.model.lineage.current
 
-        def body(m: "KAN") -> None:
+        def body(m: KAN) -> None:
             m.fit(self.dataset, opt="LBFGS", steps=self.o["steps"], lamb=lamb, verbose=False,
                   callbacks=self.callbacks, stop=self.stop)
             if self.stop.is_set():   # stopped inside the fit: go back to the last completed step
@@ -162,15 +172,15 @@ class _Pipeline:
                 raise _Cancelled
         self._step(name, body)
 
-    def _prune(self, m: "KAN") -> "KAN | None":
+    def _prune(self, m: KAN) -> KAN | None:
         try:
             return m.prune()
         except ValueError as exc:  # pruning would cut every path to an output: keep the model
             self.note = f"not pruned: {exc}"
             return None
 
-    def _auto_symbolic(self, m: "KAN") -> None:
-        kwargs: dict[str, Any] = dict(lib=self.lib, r2_threshold=0.0, verbose=0, stop=self.stop)
+    def _auto_symbolic(self, m: KAN) -> None:
+        kwargs: dict[str, Any] = {"lib": self.lib, "r2_threshold": 0.0, "verbose": 0, "stop": self.stop}
         if self.o["iterative"] and "iterative" in inspect.signature(m.auto_symbolic).parameters:
             kwargs["iterative"] = True
         scores, _ = m.attribution(self.data["train_input"])
@@ -178,7 +188,7 @@ class _Pipeline:
         choices = m.auto_symbolic(**kwargs)
         self.edges = [EdgeFit(c.l, c.i, c.j, c.name, float(c.r2), share[c.l][c.i][c.j]) for c in choices]
 
-    def _snap(self, m: "KAN") -> None:
+    def _snap(self, m: KAN) -> None:
         self.snapped = list(m.snap_symbolic(stop=self.stop))
 
     def _rmse(self, part: str) -> float:
@@ -280,4 +290,4 @@ def _pct(value: float) -> str:
     return f"{100 * value:.2g}%" if value >= 1e-4 else f"{value:.2g}"
 
 
-__all__ = ["discover", "DiscoveryReport"]
+__all__ = ["DiscoveryReport", "discover"]

@@ -8,8 +8,9 @@ the pipeline lives in `discover.py`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -66,7 +67,7 @@ class DiscoveryReport:
     variables: list[Any]
     checks: list[OutputCheck]
     edges: list[EdgeFit]
-    model: "KAN"
+    model: KAN
     steps: list[StepRecord]
     recovered: bool
     message: str
