@@ -56,6 +56,16 @@ def test_fix_symbolic_uses_the_last_forward_pass_like_pykan():
     assert 0.0 <= r2 <= 1.0 and model.symbolic_names()[0][0][0] == "sin"
 
 
+def test_fitting_prefers_the_training_data_over_a_later_forward_pass():
+    model = KAN([2, 3, 1], dtype=F64)
+    ds = _dataset()
+    model.fit(ds, steps=2, verbose=False)
+    model(_inputs(10, seed=5))                       # an evaluation on other inputs
+    r2 = model.fix_symbolic(0, 0, 0, "sin")
+    model.unfix_symbolic(0, 0, 0)
+    assert r2 == model.fix_symbolic(0, 0, 0, "sin", x=ds["train_input"])
+
+
 # ------------------------------------------------------- get_fun / get_range
 def _sin_edge_model() -> tuple[KAN, torch.Tensor]:
     model = KAN([2, 2, 1], dtype=F64)
@@ -82,6 +92,25 @@ def test_get_range_gives_numpy_extremes_and_prints_them(capsys):
     assert isinstance(x_min, np.ndarray) and x_min.shape == ()
     out = capsys.readouterr().out
     assert f"x range: [{float(x_min):.2f} , {float(x_max):.2f} ]" in out and "y range: [" in out
+
+
+def test_get_fun_and_get_range_match_pykan_on_a_converted_model(tmp_path):
+    kan = pytest.importorskip("kan", exc_type=ImportError)
+    torch.manual_seed(0)
+    theirs = kan.KAN(width=[2, 3, 1], grid=4, k=3, seed=3, auto_save=False, ckpt_path=str(tmp_path / "m"))
+    x = _inputs().float()                            # pykan's model is float32
+    theirs(x)
+    ours = KAN.from_pykan(theirs)
+    ours(x.to(ours.dtype))
+    for l, i, j in ((0, 0, 0), (0, 1, 2), (1, 2, 0)):
+        for a, b in zip(theirs.get_range(l, i, j, verbose=False), ours.get_range(l, i, j, verbose=False)):
+            assert np.ndim(a) == np.ndim(b) == 0 and math.isclose(float(a), float(b), rel_tol=1e-5, abs_tol=1e-6)
+        xs, ys = ours.get_fun(l, i, j, plot=False)
+        xt, yt = theirs.get_fun(l, i, j)
+        np.testing.assert_allclose(xs, xt, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(ys, yt, rtol=1e-5, atol=1e-6)
+    import matplotlib.pyplot as plt
+    plt.close("all")
 
 
 def test_get_fun_without_samples_and_bad_edges_raise():
@@ -181,16 +210,14 @@ def test_symbolic_fun_views_layers_in_pykans_out_in_orientation():
 
 
 # ----------------------------------------------------- constructor options
-@pytest.mark.parametrize("in_dim,out_dim", [(2, 5), (5, 2), (3, 3), (4, 7), (1, 4), (6, 1)])
-def test_sparse_init_connects_every_node_to_its_nearest_neighbour(in_dim, out_dim):
-    mask = KAN([in_dim, out_dim], sparse_init=True).layers[0].mask
-    assert (mask.sum(1) >= 1).all() and (mask.sum(0) >= 1).all()   # nobody is cut off
-    pos_in = (torch.arange(in_dim) + 0.5) / in_dim
-    pos_out = (torch.arange(out_dim) + 0.5) / out_dim
-    for i in range(in_dim):   # every input's edge goes to an output at the least distance
-        d = (pos_out - pos_in[i]).abs()
-        assert mask[i, d.argmin()] == 1 or bool((mask[i] * (d <= d.min() + 1e-6)).any())
-    assert int(mask.sum()) <= in_dim + out_dim
+def test_sparse_init_connects_every_node_to_its_nearest_neighbour():
+    # inputs at 1/4, 3/4; outputs at 1/10, 3/10, 5/10, 7/10, 9/10: input 0 -> output 1, input 1 -> output 3;
+    # outputs 0, 1, 2 -> input 0 (2 is a tie: the first), outputs 3, 4 -> input 1
+    model = KAN([2, 5, 1], sparse_init=True)
+    expected = torch.tensor([[1, 1, 1, 0, 0], [0, 0, 0, 1, 1]], dtype=torch.float32)
+    assert torch.equal(model.layers[0].mask, expected)
+    assert torch.equal(model.layers[1].mask, torch.ones(5, 1))     # every input's nearest is the one output
+    assert torch.equal(KAN([3, 3], sparse_init=True).layers[0].mask, torch.eye(3))
 
 
 def test_sparse_init_matches_pykan():
