@@ -58,7 +58,8 @@ def plot(model: "KAN", beta: float = 3.0, in_vars: Sequence[str] | None = None,
     names = model.symbolic_names()
     masks = [m.cpu().numpy() for m in model.edge_masks()]
     widest = max(width)
-    fig = Figure(figsize=(max(4.0, min(16.0, 1.2 * widest)) * min(size, 8.0), (2.6 * model.depth + 0.8) * min(size, 8.0)))
+    size = min(size, 8.0)
+    fig = Figure(figsize=(max(4.0, min(16.0, 1.2 * widest)) * size, (2.6 * model.depth + 0.8) * size))
     ax = fig.add_axes((0.02, 0.02, 0.96, 0.9 if title else 0.96))
     ax.set_axis_off()
     ax.set_xlim(-0.05, 1.05)
