@@ -235,6 +235,8 @@ def _next_attempt(model: KAN, constants: list[_Constant], tried: set, radius: fl
 def _training_pairs(model: KAN, x: Tensor | None, y: Tensor | None) -> tuple[Tensor, Tensor]:
     if (x is None) != (y is None):
         raise ValueError("x and y must be given together (or neither: the model's training data is used)")
+    if y is None and model.data is None:     # labels come only from the training data
+        raise ValueError("snap_symbolic needs data: call fit(dataset) first or pass x=<inputs> and y=<labels>")
     xs = require_inputs(model, x, "snap_symbolic")
     labels = y if y is not None else model.data["train_label"]  # type: ignore[index]
     ys = torch.as_tensor(labels, dtype=model.dtype, device=model.device)

@@ -35,6 +35,8 @@ else:
     sympy = LazyModule("sympy")
 
 QUARTER_TURNS = {"sin": 1, "cos": 1, "tan": 2}   # function -> the shift (in units of pi/2) it absorbs
+#: sin <-> cos only when the phase is an odd multiple of pi/2 to this precision; else only multiples of pi
+QUARTER_TURN_TOLERANCE = 1e-4
 SAMPLES = 64
 
 
@@ -62,8 +64,9 @@ def tidy(expr: sympy.Expr, model: KAN | None = None, tolerance: float = 1e-9, sa
 
 # ------------------------------------------------------------------------ rewrites
 def reduce_phases(expr: sympy.Expr) -> sympy.Expr:
-    """sin/cos(u + b) with a float b: b = k*pi/2 + r with |r| <= pi/4; the k*pi/2 is left to sympy exactly
-    (sin(u + pi) -> -sin(u), sin(u + pi/2) -> cos(u)); tan absorbs multiples of pi."""
+    """sin/cos(u + b) with a float b: b = k*pi + r with |r| <= pi/2 (sin(u + pi) -> -sin(u)), or a quarter turn
+    when b is one to QUARTER_TURN_TOLERANCE (sin(u + pi/2) -> cos(u)); tan absorbs multiples of pi.
+    The k*pi/2 is left to sympy exactly."""
     def shift(e: sympy.Expr) -> sympy.Expr:
         unit = QUARTER_TURNS[type(e).__name__]
         const, rest = e.args[0].as_coeff_Add()
@@ -71,6 +74,8 @@ def reduce_phases(expr: sympy.Expr) -> sympy.Expr:
             return e
         step = unit * math.pi / 2
         k = round(float(const) / step)
+        if unit == 1 and k % 2 and abs(float(const) - k * step) > QUARTER_TURN_TOLERANCE:
+            k = 2 * round(float(const) / (2 * step))   # a sin the user chose stays a sin unless b is a quarter turn
         if k == 0:
             return e
         r = float(const) - k * step
