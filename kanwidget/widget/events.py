@@ -56,6 +56,7 @@ class LineageEvents:
         s.model = model
         s.trainer.fitting = True
         s.trainer.progress = (0, int(steps))
+        s.trainer.stall_note = ""
         s.publisher.fit_started()
         s.publisher.set_status({"state": "training", "text": "training…", "step": 0, "steps": int(steps)})
 
@@ -64,8 +65,12 @@ class LineageEvents:
         s.model = info.model
         s.rows.append(info.total_step, info.train_loss, info.test_loss, info.reg)
         s.trainer.progress = (info.step, info.steps)
-        s.publisher.tick({"state": "training", "text": f"train {info.train_loss:.3g} · test {info.test_loss:.3g}",
-                          "step": int(info.step), "steps": int(info.steps)})
+        if getattr(info, "stall", ""):     # the core detected a plateau and escaped it: say so, also after the fit
+            s.trainer.stall_note = f"step {info.step}: {info.stall}"
+        text = f"train {info.train_loss:.3g} · test {info.test_loss:.3g}"
+        if s.trainer.stall_note:
+            text += f" · {s.trainer.stall_note}"
+        s.publisher.tick({"state": "training", "text": text, "step": int(info.step), "steps": int(info.steps)})
 
     def fit_end(self, model: "KAN", results: dict[str, list[float]]) -> None:
         s = self.s

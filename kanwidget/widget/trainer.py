@@ -30,6 +30,7 @@ class Trainer:
         self.progress = (0, 0)          # (step, steps) of the fit streaming into the view
         self.fitting = False            # a fit of the lineage streams into the view (the widget's or a cell's)
         self.pausing = False
+        self.stall_note = ""            # a plateau the running fit detected and escaped (shown in the status)
         self.final_pending = False      # the final view update of a background fit has not run yet
         self._thread: threading.Thread | None = None
         self._token: threading.Event | None = None
@@ -152,4 +153,6 @@ class Trainer:
             text = "no step completed"
         if done:
             text += f" · train {results['train_loss'][-1]:.3g} · test {results['test_loss'][-1]:.3g}"
+        if self.stall_note:
+            text += f" · {self.stall_note}"
         return idle(text, done, n)

@@ -306,3 +306,21 @@ def test_cell_fit_whose_callback_raises_leaves_the_view_idle_with_the_completed_
     assert steps_seen(widget) == 2
     assert len(model.history) == len(before) + 1 or not before     # one version for the 2 completed steps
     assert widget.versions[-1]["current"] and "x2" in widget.versions[-1]["label"]
+
+
+def test_a_plateau_escape_is_shown_in_the_status_during_and_after_the_fit():
+    """[2,1,1] seed 0 at G=3 stalls at RMSE ~0.6 (a known bad start); the core escapes it and the view says so."""
+    import torch
+
+    from tests.conftest import reference_function
+
+    data = create_dataset(reference_function, n_var=2, dtype=torch.float64)
+    w = KANWidget(KAN(width=[2, 1, 1], grid=3, k=3, seed=0, dtype=torch.float64), data)
+    try:
+        rec = Recorder(w)
+        w.model.fit(data, steps=25, verbose=False)               # a cell's fit, streaming into the view
+        texts = [u["status"]["text"] for u in rec.updates() if "status" in u]
+        assert "stalled at train RMSE" in w.status["text"] and "step 20" in w.status["text"]
+        assert w.status["state"] == "idle" and any("stalled" in t for t in texts)
+    finally:
+        w.close()
