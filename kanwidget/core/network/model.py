@@ -21,7 +21,7 @@ from kanwidget.core.operations import checkpoints, pykan_api, pykan_import
 from kanwidget.core.operations import discover as discover_module
 from kanwidget.core.operations import snapping, tidy as tidy_ops
 from kanwidget.core.checks import check_float, check_int
-from kanwidget.core.network import limits
+from kanwidget.core.network import limits, mult_nodes
 from kanwidget.core.network.history import Lineage, Version
 from kanwidget.core.network.state import ModelState
 from kanwidget.core.network.layer import KANLayer
@@ -33,24 +33,10 @@ BASE_FUNCTIONS: dict[str, Callable[[Tensor], Tensor]] = {
 }
 
 
-def _parse_width(width: Sequence[Any]) -> list[int]:
-    """Layer sizes from [2, 5, 1] or pykan's [[2, 0], [5, 0], [1, 0]]; Python or numpy ints."""
-    if isinstance(width, (str, bytes)) or not isinstance(width, (Sequence, np.ndarray)):
-        raise TypeError(f"width must be a list of layer sizes such as [2, 5, 1], got {width!r}")
-    sizes = []
-    for entry in width:
-        if isinstance(entry, (list, tuple)):  # pykan's [[n, 0], ...] form without multiplication nodes
-            if len(entry) != 2 or isinstance(entry[1], (list, tuple)) or entry[1] != 0:
-                raise ValueError(f"width entry {entry!r}: multiplication nodes are not supported; use plain sizes")
-            entry = entry[0]
-        if isinstance(entry, (bool, np.bool_)) or not isinstance(entry, numbers.Integral):
-            raise TypeError(f"width entries must be integers, got {entry!r} in {list(width)!r}")
-        if entry < 1:
-            raise ValueError(f"width entries must be >= 1, got {entry} in {list(width)!r}")
-        sizes.append(int(entry))
-    if len(sizes) < 2:
-        raise ValueError(f"width needs at least 2 layers (inputs and outputs), got {list(width)!r}")
-    return sizes
+def _parse_width(width: Sequence[Any], mult_arity: Any = 2) -> tuple[list[int], list[tuple[int, ...]]]:
+    """(total nodes per level, multiplication nodes' arities per level) from [2, 5, 1], pykan's
+    [[2, 0], [5, 0], [1, 0]] or [2, [0, 1], 1] with mult_arity; Python or numpy ints (see mult_nodes)."""
+    return mult_nodes.parse_width(width, mult_arity)
 
 
 def _check_dtype(dtype: Any) -> torch.dtype:
@@ -115,21 +101,26 @@ class KAN(nn.Module):
                  round: int = 0) -> None:
         """pykan's extra arguments after `*` (auto_save=True writes checkpoints into ckpt_path): docs/PYKAN.md."""
         super().__init__()
-        sizes = _parse_width(width)
+        sizes, arities = _parse_width(width, mult_arity)
         base_fun = pykan_api.base_fun_name(base_fun)
         opts = _check_options(grid, k, seed, noise_scale, scale_base_mu, scale_base_sigma, grid_eps, grid_range,
                               base_fun)
         dtype = _check_dtype(dtype)
         _check_names("in_vars", in_vars)
         _check_names("out_vars", out_vars)
-        limits.check_model_size(sizes, opts["grid"], opts["k"], dtype)
-        self._row_bytes = limits.bytes_per_row(sizes, opts["grid"], opts["k"], dtype)
+        outs = [mult_nodes.subnode_count(n, a) for n, a in zip(sizes, arities)]
+        bound = [max(n, o) for n, o in zip(sizes, outs)]   # = sizes without multiplication nodes
+        limits.check_model_size(bound, opts["grid"], opts["k"], dtype)
+        self._row_bytes = limits.bytes_per_row(bound, opts["grid"], opts["k"], dtype)
         self.config: dict[str, Any] = dict(width=sizes, **opts)
+        self.mult_arities: list[tuple[int, ...]] | None = arities if any(arities) else None
+        if self.mult_arities is not None:   # config carries the layout only when there is one (old files unchanged)
+            self.config["mult_arity"] = [list(a) for a in arities]
         generator = torch.Generator().manual_seed(opts["seed"])
         layer_opts = {name: opts[name] for name in ("grid", "k", "noise_scale", "scale_base_mu", "scale_base_sigma",
                                                     "grid_eps")}
         self.layers = nn.ModuleList(
-            KANLayer(sizes[l], sizes[l + 1], **layer_opts, grid_range=tuple(opts["grid_range"]),
+            KANLayer(sizes[l], outs[l + 1], **layer_opts, grid_range=tuple(opts["grid_range"]),
                      base_fun=BASE_FUNCTIONS[base_fun], generator=generator, dtype=dtype, device=device)
             for l in range(len(sizes) - 1))
         self.in_vars = self._check_vars(in_vars, sizes[0], "in_vars")
@@ -142,7 +133,8 @@ class KAN(nn.Module):
         self.node_scores: list[Tensor] | None = None
         self.feature_score: Tensor | None = None
         pykan_api.apply_options(self, sparse_init, auto_save, ckpt_path, save_act, symbolic_enabled, affine_trainable,
-                                sp_trainable, sb_trainable, mult_arity, first_init, state_id, round)
+                                sp_trainable, sb_trainable, mult_arity if self.mult_arities is None else 2,
+                                first_init, state_id, round)
 
     @staticmethod
     def _check_vars(names: Sequence[str] | None, n: int, what: str) -> list[str] | None:
@@ -156,7 +148,45 @@ class KAN(nn.Module):
     # ------------------------------------------------------------ properties
     @property
     def width(self) -> list[int]:
+        """Nodes per level (additive + multiplicative)."""
+        if self.mult_arities is None:
+            return [self.layers[0].in_dim] + [layer.out_dim for layer in self.layers]
+        return [layer.in_dim for layer in self.layers] + [self.layers[-1].out_dim - self._extra(self.depth)]
+
+    def _extra(self, level: int) -> int:
+        arities = self.mult_arities[level] if self.mult_arities is not None else ()
+        return sum(arities) - len(arities)
+
+    @property
+    def width_in(self) -> list[int]:
+        """pykan's name: nodes per level (the same as width)."""
+        return self.width
+
+    @property
+    def width_out(self) -> list[int]:
+        """pykan's name: subnodes per level (the outputs of the layer feeding it; inputs for level 0)."""
         return [self.layers[0].in_dim] + [layer.out_dim for layer in self.layers]
+
+    @property
+    def mult_nodes(self) -> list[int]:
+        """Multiplication nodes per level (they are the last nodes of their level)."""
+        return [len(a) for a in self.mult_arities] if self.mult_arities is not None else [0] * (self.depth + 1)
+
+    @property
+    def mult_arity(self) -> list[list[int]]:
+        """Per level: the arity of each multiplication node (pykan's list form)."""
+        return [list(a) for a in self.mult_arities] if self.mult_arities is not None else [[]] * (self.depth + 1)
+
+    @property
+    def width_pykan(self) -> list[list[int]]:
+        """pykan's [[n_add, n_mult], ...] form of the width."""
+        return mult_nodes.pykan_width(self.width, self.mult_arity)
+
+    def combine_level(self, level: int, subnodes: Tensor) -> Tensor:
+        """A level's node values from the outputs of the layer feeding it (products for multiplication nodes)."""
+        if self.mult_arities is None or not self.mult_arities[level]:
+            return subnodes
+        return mult_nodes.combine(subnodes, self.mult_arities[level])
 
     @property
     def grid(self) -> int:
@@ -221,6 +251,10 @@ class KAN(nn.Module):
             x = self.check_input(x)
         else:
             self._check_rows(x, "x")
+        if self.mult_arities is not None:
+            for l, layer in enumerate(self.layers):
+                x = self.combine_level(l + 1, layer(x))
+            return x
         for layer in self.layers:
             x = layer(x)
         return x
@@ -230,8 +264,8 @@ class KAN(nn.Module):
         x = self.check_input(x)
         outs = [x]
         with torch.no_grad():
-            for layer in self.layers:
-                outs.append(layer(outs[-1]))
+            for l, layer in enumerate(self.layers):
+                outs.append(self.combine_level(l + 1, layer(outs[-1])))
         return outs
 
     def update_grid_from_samples(self, x: Tensor) -> None:
@@ -239,9 +273,9 @@ class KAN(nn.Module):
         with self.lineage.guard("update the grid"):
             x = self.check_input(x)
             with torch.no_grad():
-                for layer in self.layers:
+                for l, layer in enumerate(self.layers):
                     layer.update_grid_from_samples(x)
-                    x = layer(x)
+                    x = self.combine_level(l + 1, layer(x))
             self.lineage.emit("grid_update", self)
 
     # ---------------------------------------------------------------- events

@@ -142,6 +142,9 @@ class ModelState:
             tensors = {f"layers.{l}.{name}": t for l, layer in enumerate(layers)
                        for name, t in layer.state_dict().items()}
             width = [layers[0].in_dim] + [layer.out_dim for layer in layers]
+            arities = model.config.get("mult_arity")   # multiplication nodes: a level has fewer nodes than subnodes
+            if arities:
+                width = [layer.in_dim for layer in layers] + [width[-1] - sum(arities[-1]) + len(arities[-1])]
         source = layers if layers is not None else model.layers
         config = dict(model.config)
         config["width"] = list(width)

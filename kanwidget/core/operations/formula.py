@@ -9,6 +9,7 @@ import numpy as np
 
 from kanwidget.core.checks import check_int
 from kanwidget.core.lazy import LazyModule
+from kanwidget.core.network import mult_nodes
 from kanwidget.core.numerics.symbolic import to_sympy
 
 if TYPE_CHECKING:
@@ -67,7 +68,8 @@ def symbolic_formula(model: "KAN", var: Sequence[str | sympy.Expr] | None = None
                 else:
                     total += sympy.Function(f"spline_{l}_{i}_{j}")(nodes[i])
             outs.append(total)
-        nodes = outs
+        arities = model.mult_arity[l + 1]
+        nodes = mult_nodes.product_exprs(outs, tuple(arities)) if arities else outs   # products of subnodes
     if output_normalizer is not None:
         mean, std = _normalizer("output_normalizer", output_normalizer, model.width[-1])
         nodes = [y * s + m for y, m, s in zip(nodes, mean, std)]
@@ -99,9 +101,11 @@ def formula_terms(model: "KAN") -> list[int]:
     output, [8, 16, 8, 1] has 1,024. Building and rounding a formula costs far more than linear in this.
     """
     paths = [1.0] * model.width[0]
-    for layer in model.layers:
+    for l, layer in enumerate(model.layers):
         active = (layer.mask > 0).detach().cpu().double()
         paths = (active.T @ active.new_tensor(paths)).tolist()
+        if model.mult_nodes[l + 1]:   # a product's expanded terms: the product of its factors' term counts
+            paths = [float(p) for p in mult_nodes.product_exprs(paths, tuple(model.mult_arity[l + 1]))]
     return [int(round(p)) for p in paths]
 
 

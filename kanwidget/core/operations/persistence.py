@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from kanwidget.core.checks import check_int
-from kanwidget.core.network import limits
+from kanwidget.core.network import limits, mult_nodes
 from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def load(cls: type["KAN"], path: str | os.PathLike[str], device: torch.device | 
 
 # ------------------------------------------------------------------ file header checks
 CONFIG_KEYS = {"width", "grid", "k", "seed", "noise_scale", "scale_base_mu", "scale_base_sigma", "grid_eps",
-               "grid_range", "base_fun"}
+               "grid_range", "base_fun", "mult_arity"}
 
 
 def layer_shapes(n_in: int, n_out: int, grid: int, k: int) -> dict[str, tuple[int, ...]]:
@@ -96,10 +96,11 @@ def check_snapshot(snap: Any) -> None:
     if len(snap["sym_names"]) != len(width) - 1:
         raise ValueError(f"snapshot['sym_names'] has {len(snap['sym_names'])} layers, "
                          f"width {width} has {len(width) - 1}")
+    outs = _subnode_counts(width, config.get("mult_arity"))
     grids = [_layer_grid(state, l, k) for l in range(len(width) - 1)]
-    limits.check_model_size(width, max(grids), k, dtype)
+    limits.check_model_size([max(n, o) for n, o in zip(width, outs)], max(grids), k, dtype)
     expected = {f"layers.{l}.{name}": shape for l, grid in enumerate(grids)
-                for name, shape in layer_shapes(width[l], width[l + 1], grid, k).items()}
+                for name, shape in layer_shapes(width[l], outs[l + 1], grid, k).items()}
     if set(state) != set(expected):
         odd = sorted(set(state) ^ set(expected))
         raise ValueError(f"snapshot['state'] has missing or unexpected tensor(s) {', '.join(map(str, odd[:5]))}")
@@ -111,6 +112,19 @@ def check_snapshot(snap: Any) -> None:
         ids = state[f"layers.{l}.sym_fun_ids"][state[f"layers.{l}.sym_mask"] > 0]
         if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= len(names)):
             raise ValueError(f"layers.{l}.sym_fun_ids point outside snapshot['sym_names'][{l}]")
+
+
+def _subnode_counts(width: list[int], mult_arity: Any) -> list[int]:
+    """Outputs of the layer feeding each level (more than its nodes where multiplication nodes are)."""
+    if mult_arity is None:
+        return list(width)
+    if not isinstance(mult_arity, list):
+        raise TypeError("snapshot['config']['mult_arity'] must be per-level lists of arities")
+    try:
+        totals, arities = mult_nodes.parse_width(width, mult_arity)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"snapshot['config']['mult_arity']: {exc}") from None
+    return [mult_nodes.subnode_count(n, a) for n, a in zip(totals, arities)]
 
 
 def _layer_grid(state: dict, l: int, k: int) -> int:

@@ -81,7 +81,7 @@ def redraw_edges(model: "KAN", x: Tensor, generator: torch.Generator) -> None:
     uniform noise of width NOISE_SCALE / G. Masks, biases and symbolic edges are unchanged.
     """
     with torch.no_grad():
-        for layer in model.layers:
+        for level, layer in enumerate(model.layers, start=1):
             numeric = layer.numeric_mask > 0                                   # (I, O)
             scale = 1.0 / layer.in_dim ** 0.5
             noise = (torch.rand(layer.coef.shape, generator=generator, dtype=layer.coef.dtype) - 0.5) \
@@ -90,4 +90,4 @@ def redraw_edges(model: "KAN", x: Tensor, generator: torch.Generator) -> None:
             layer.scale_base.copy_(torch.where(numeric, torch.full_like(layer.scale_base, scale), layer.scale_base))
             layer.scale_sp.copy_(torch.where(numeric, torch.full_like(layer.scale_sp, scale), layer.scale_sp))
             layer.grid.copy_(layer.grid_from_samples(x))
-            x = layer(x)
+            x = model.combine_level(level, layer(x))

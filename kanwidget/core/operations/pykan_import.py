@@ -9,7 +9,11 @@ pykan computes, per layer l and output node j (no multiplication nodes):
 kanwidget's edge is mask * ((1 - s) * numeric + s * symbolic) and node j adds a `bias`, so with
 g_j = node_scale_j * subnode_scale_j the scales fold exactly into the edges (scale_base, scale_sp,
 c and d times g_j) and bias_j = node_scale_j * subnode_bias_j + node_bias_j. An edge that is both
-numeric and symbolic (pykan's "sn" mode) and multiplication nodes have no kanwidget form and are refused.
+numeric and symbolic (pykan's "sn" mode) has no kanwidget form and is refused.
+
+Multiplication nodes: node t of a level with n_add additive nodes is node_scale_t * prod_k(subnode_k) + node_bias_t
+over its subnodes (each subnode_scale * sum + subnode_bias). Subnode affines fold as above; node_scale_t folds
+into its first subnode; a non-zero node_bias_t on a multiplication node has no kanwidget form and is refused.
 
 The conversion works on plain data (`PykanParts`), taken from a live module (`parts_of_module`) or from
 a checkpoint (`checkpoints.py`); pykan itself is never imported here.
@@ -25,7 +29,7 @@ import torch
 from torch import Tensor
 
 from kanwidget.core.checks import check_int
-from kanwidget.core.network import limits
+from kanwidget.core.network import limits, mult_nodes
 from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 
 if TYPE_CHECKING:
@@ -51,6 +55,7 @@ class PykanParts:
     grid_range: Any = (-1.0, 1.0)
     input_id: list[int] | None = None
     funs: list[Any] | None = None           # per layer, [out][in] torch functions (live modules only)
+    mult_arity: Any = 2                     # pykan's mult_arity: an int or per-level lists
     source: str = "the pykan model"
     notes: list[str] = field(default_factory=list)
 
@@ -96,7 +101,7 @@ def parts_of_module(model: Any) -> PykanParts:
                       symbolic_enabled=bool(getattr(model, "symbolic_enabled", True)),
                       grid_eps=getattr(model, "grid_eps", 0.02), grid_range=getattr(model, "grid_range", (-1, 1)),
                       input_id=None if input_id is None else [int(i) for i in torch.as_tensor(input_id).tolist()],
-                      funs=funs)
+                      funs=funs, mult_arity=_plain(getattr(model, "mult_arity", 2)))
 
 
 def _base_fun_name(fn: Any) -> Any:
@@ -145,18 +150,34 @@ def layer_sizes(width: Any, where: str = "width") -> list[int]:
     return sizes
 
 
+def mult_layout(parts: PykanParts) -> tuple[list[int], list[tuple[int, ...]]]:
+    """(nodes per level, multiplication nodes' arities per level) of a pykan model's width and mult_arity."""
+    width = parts.width
+    if not isinstance(width, (list, tuple)) or not 2 <= len(width) <= limits.MAX_LAYERS + 1:
+        raise ValueError(f"{parts.source}'s width must be a list of 2 to {limits.MAX_LAYERS + 1} layer sizes, "
+                         f"got {width!r:.80}")
+    try:
+        return mult_nodes.parse_width(width, parts.mult_arity)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{parts.source}: {exc}") from None
+
+
 def kan_from_parts(cls: type["KAN"], parts: PykanParts, in_vars: Sequence[str] | None = None,
                    out_vars: Sequence[str] | None = None) -> "KAN":
     """Check `parts` against its own header (sizes, shapes, dtypes, names), then build the KAN."""
-    sizes = layer_sizes(parts.width, f"{parts.source}'s width")
+    if not any(isinstance(e, (list, tuple)) and len(e) == 2 and e[1] for e in parts.width or []):
+        sizes, arities = layer_sizes(parts.width, f"{parts.source}'s width"), None
+    else:
+        sizes, arities = mult_layout(parts)
     k = _single_k(parts.k, len(sizes) - 1, parts.source)
     base_fun = parts.base_fun
     if not isinstance(base_fun, str) or base_fun not in BASE_FUNS:
         raise ValueError(f"{parts.source} uses base_fun {base_fun!r:.60}; only {', '.join(BASE_FUNS)} convert")
-    state = _checked_state(parts.state, sizes, k, parts.source)
+    arities = arities or [()] * len(sizes)
+    state = _checked_state(parts.state, sizes, k, parts.source, arities)
     dtype = state["act_fun.0.coef"].dtype
-    layers = [_convert_layer(parts, state, l, dtype) for l in range(len(sizes) - 1)]
-    return _build(cls, parts, sizes, k, dtype, layers, in_vars, out_vars)
+    layers = [_convert_layer(parts, state, l, dtype, sizes[l + 1], arities[l + 1]) for l in range(len(sizes) - 1)]
+    return _build(cls, parts, sizes, k, dtype, layers, in_vars, out_vars, arities)
 
 
 def _single_k(k: Any, depth: int, source: str) -> int:
@@ -167,7 +188,8 @@ def _single_k(k: Any, depth: int, source: str) -> int:
     return check_int(f"{source}'s k", k, 1, limits.MAX_K)
 
 
-def _checked_state(state: Any, sizes: list[int], k: int, source: str) -> dict[str, Tensor]:
+def _checked_state(state: Any, sizes: list[int], k: int, source: str,
+                   arities: Sequence[tuple[int, ...]] | None = None) -> dict[str, Tensor]:
     """The state's tensors after checking names, shapes, dtypes and values against sizes and k."""
     if not isinstance(state, Mapping) or not all(isinstance(t, Tensor) for t in state.values()):
         raise ValueError(f"{source}'s state must map names to tensors")
@@ -188,12 +210,13 @@ def _checked_state(state: Any, sizes: list[int], k: int, source: str) -> dict[st
         raise ValueError(f"{source}: act_fun.0.coef has dtype {dtype}; valid: {', '.join(limits.FLOAT_DTYPES)}")
     limits.check_model_size(sizes, max(grids), k, dtype)
     out: dict[str, Tensor] = {}
+    outs = [mult_nodes.subnode_count(n, a) for n, a in zip(sizes, arities or [()] * len(sizes))]
     for l, grid in enumerate(grids):
-        n_in, n_out = sizes[l], sizes[l + 1]
+        n_in, n_out, n_node = sizes[l], outs[l + 1], sizes[l + 1]
         shapes = {"act_fun.{l}.grid": (n_in, grid + 2 * k + 1), "act_fun.{l}.coef": (n_in, n_out, grid + k),
                   "act_fun.{l}.mask": (n_in, n_out), "act_fun.{l}.scale_base": (n_in, n_out),
                   "act_fun.{l}.scale_sp": (n_in, n_out), "symbolic_fun.{l}.mask": (n_out, n_in),
-                  "symbolic_fun.{l}.affine": (n_out, n_in, 4), "node_bias_{l}": (n_out,), "node_scale_{l}": (n_out,),
+                  "symbolic_fun.{l}.affine": (n_out, n_in, 4), "node_bias_{l}": (n_node,), "node_scale_{l}": (n_node,),
                   "subnode_bias_{l}": (n_out,), "subnode_scale_{l}": (n_out,)}
         for key, shape in shapes.items():
             name = key.format(l=l)
@@ -215,8 +238,29 @@ def _listed(what: str, names: list[str]) -> str:
     return f"{what} {', '.join(names[:5])}{f' and {len(names) - 5} more' if len(names) > 5 else ''}"
 
 
-def _convert_layer(parts: PykanParts, state: dict[str, Tensor], l: int, dtype: torch.dtype) -> dict[str, Any]:
+def _node_affine(state: dict[str, Tensor], l: int, n_node: int, arities: tuple[int, ...], source: str
+                 ) -> tuple[Tensor, Tensor]:
+    """Per subnode: the node scale and bias that fold into it (a product's scale into its first factor)."""
+    scale, bias = state[f"node_scale_{l}"], state[f"node_bias_{l}"]
+    if not arities:
+        return scale, bias
+    n_add = n_node - len(arities)
+    bad = torch.nonzero(bias[n_add:] != 0).flatten().tolist()
+    if bad:
+        raise ValueError(f"{source}: multiplication node(s) {[n_add + t for t in bad]} of level {l + 1} have a "
+                         "non-zero node_bias, which has no kanwidget form")
+    owner = mult_nodes.owners(n_node, arities)
+    first = [s == 0 or owner[s] != owner[s - 1] or owner[s] < n_add for s in range(len(owner))]
+    index = torch.as_tensor(owner)
+    sub_scale = torch.where(torch.as_tensor(first), scale[index], torch.ones_like(scale[index]))
+    sub_bias = torch.where(index < n_add, bias[index], torch.zeros_like(bias[index]))
+    return sub_scale, sub_bias
+
+
+def _convert_layer(parts: PykanParts, state: dict[str, Tensor], l: int, dtype: torch.dtype,
+                   n_node: int | None = None, arities: tuple[int, ...] = ()) -> dict[str, Any]:
     """One pykan layer as kanwidget layer tensors + symbolic names (see the module docstring)."""
+    node_scale, node_bias = _node_affine(state, l, n_node or 0, arities, parts.source)
     mask_n = state[f"act_fun.{l}.mask"]
     mask_s = state[f"symbolic_fun.{l}.mask"].t() if parts.symbolic_enabled else torch.zeros_like(mask_n)
     sym = mask_s != 0
@@ -225,7 +269,7 @@ def _convert_layer(parts: PykanParts, state: dict[str, Tensor], l: int, dtype: t
         edges = ", ".join(f"({l}, {i}, {j})" for i, j in both[:5])
         raise ValueError(f"{parts.source} has edge(s) {edges} that are both spline and symbolic (pykan's 'sn' "
                          "mode); a kanwidget edge is one or the other: fix_symbolic or unfix_symbolic them first")
-    gain = state[f"node_scale_{l}"] * state[f"subnode_scale_{l}"]            # (O,)
+    gain = node_scale * state[f"subnode_scale_{l}"]                          # (O,)
     affine = state[f"symbolic_fun.{l}.affine"].permute(1, 0, 2).clone()      # (I, O, 4)
     affine[..., 2] *= gain
     affine[..., 3] *= gain
@@ -236,7 +280,7 @@ def _convert_layer(parts: PykanParts, state: dict[str, Tensor], l: int, dtype: t
             "scale_base": state[f"act_fun.{l}.scale_base"] * gain, "scale_sp": state[f"act_fun.{l}.scale_sp"] * gain,
             "mask": torch.where(sym, mask_s, mask_n), "sym_mask": sym.to(dtype), "sym_fun_ids": ids,
             "sym_affine": affine,
-            "bias": state[f"node_scale_{l}"] * state[f"subnode_bias_{l}"] + state[f"node_bias_{l}"],
+            "bias": node_scale * state[f"subnode_bias_{l}"] + node_bias,
             "sym_names": names}
 
 
@@ -280,7 +324,8 @@ def _check_same_function(fn: Any, name: str, edge: tuple[int, int, int], source:
 
 
 def _build(cls: type["KAN"], parts: PykanParts, sizes: list[int], k: int, dtype: torch.dtype,
-           layers: list[dict[str, Any]], in_vars: Sequence[str] | None, out_vars: Sequence[str] | None) -> "KAN":
+           layers: list[dict[str, Any]], in_vars: Sequence[str] | None, out_vars: Sequence[str] | None,
+           arities: Sequence[tuple[int, ...]] = ()) -> "KAN":
     from kanwidget.core.operations.persistence import check_snapshot
 
     grid_range = [float(v) for v in parts.grid_range] if _is_range(parts.grid_range) else [-1.0, 1.0]
@@ -289,7 +334,8 @@ def _build(cls: type["KAN"], parts: PykanParts, sizes: list[int], k: int, dtype:
     state = {f"layers.{l}.{name}": value for l, layer in enumerate(layers)
              for name, value in layer.items() if name != "sym_names"}
     snap = {"config": {"width": sizes, "grid": layers[0]["coef"].shape[-1] - k, "k": k, "grid_eps": grid_eps,
-                       "grid_range": grid_range, "base_fun": parts.base_fun},
+                       "grid_range": grid_range, "base_fun": parts.base_fun,
+                       **({"mult_arity": [list(a) for a in arities]} if any(arities) else {})},
             "width": sizes, "dtype": str(dtype).replace("torch.", ""), "state": state,
             "sym_names": [layer["sym_names"] for layer in layers],
             "in_vars": _names(in_vars, "in_vars", sizes[0]), "out_vars": _names(out_vars, "out_vars", sizes[-1]),

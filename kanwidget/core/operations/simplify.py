@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from kanwidget.core.checks import check_float, check_int
-from kanwidget.core.network import limits
+from kanwidget.core.network import limits, mult_nodes
 from kanwidget.core.network.layer import KANLayer
 from kanwidget.core.network.state import ModelState
 from kanwidget.core.numerics import spline
@@ -42,6 +42,9 @@ def attribution(model: "KAN", x: Tensor | None = None) -> tuple[list[Tensor], li
         for l in range(model.depth - 1, -1, -1):
             edge_std = model.layers[l].edge_activations(inputs[l]).std(0)     # (I, O)
             out_std = inputs[l + 1].std(0)
+            if model.mult_nodes[l + 1]:   # subnodes of a multiplication node share its score
+                node = node[_owners(model, l + 1)]
+                out_std = model.layers[l](inputs[l]).std(0)
             score = edge_std * (node / (out_std + 1e-4))[None, :]
             edge_scores.insert(0, score)
             node = score.sum(1)
@@ -63,16 +66,26 @@ def edge_means(model: "KAN", x: Tensor | None = None) -> list[Tensor]:
         return [layer.edge_activations(xl).mean(0) for layer, xl in zip(model.layers, inputs)]
 
 
-def _reachable(masks: Sequence[Tensor]) -> Tensor:
-    """Which outputs have at least one path of active edges from an input."""
+def _owners(model: "KAN", level: int) -> Tensor:
+    """For each subnode feeding `level`, the node it belongs to."""
+    return torch.as_tensor(mult_nodes.owners(model.width[level], tuple(model.mult_arity[level])),
+                           device=model.device)
+
+
+def _reachable(masks: Sequence[Tensor], model: "KAN | None" = None) -> Tensor:
+    """Which outputs have at least one path of active edges from an input (a multiplication node
+    is reached when any of its subnodes is)."""
     alive = torch.ones(masks[0].shape[0], dtype=torch.bool)
-    for m in masks:
+    for l, m in enumerate(masks):
         alive = ((m.cpu() > 0) & alive[:, None]).any(0)
+        if model is not None and model.mult_nodes[l + 1]:
+            owner = _owners(model, l + 1).cpu()
+            alive = torch.zeros(model.width[l + 1], dtype=torch.int64).index_add_(0, owner, alive.long()) > 0
     return alive
 
 
 def _check_paths(model: "KAN", masks: Sequence[Tensor], what: str) -> None:
-    alive = _reachable(masks)
+    alive = _reachable(masks, model)
     if not bool(alive.all()):
         lost = [str(j) for j in torch.nonzero(~alive).flatten().tolist()]
         raise ValueError(f"{what} would leave output(s) {', '.join(lost)} with no path from any input; "
@@ -86,6 +99,12 @@ def _derive_with_layers(model: "KAN", layers: list[KANLayer], data: dict | None 
     if data is not None:
         new.data = data
     return new
+
+
+def _refuse_mult(model: "KAN", what: str) -> None:
+    if any(model.mult_nodes):
+        raise ValueError(f"{what}: removing nodes of a model with multiplication nodes is not supported yet "
+                         f"(width {model.width_pykan}); use prune_edge(threshold) to mask edges instead")
 
 
 def _check_threshold(name: str, value: float) -> float:
@@ -108,6 +127,7 @@ def _check_input_ids(active_inputs: Any, n_in: int) -> list[int]:
 def prune_node(model: "KAN", threshold: float = 1e-2, x: Tensor | None = None) -> "KAN":
     """A new model without the hidden nodes whose attribution score is <= threshold."""
     threshold = _check_threshold("threshold", threshold)
+    _refuse_mult(model, "prune_node")
     with model.lineage.change(model, "prune nodes", kind="prune") as ch:
         attribute(model, x)
         keep = [list(range(model.width[0]))]
@@ -149,6 +169,7 @@ def prune(model: "KAN", node_th: float = 1e-2, edge_th: float = 3e-2, x: Tensor 
     """Remove unimportant hidden nodes, then mask unimportant edges; returns a new, smaller model."""
     node_th = _check_threshold("node_th", node_th)
     edge_th = _check_threshold("edge_th", edge_th)
+    _refuse_mult(model, "prune")
     with model.lineage.change(model, "prune", kind="prune") as ch:
         new = prune_node(model, node_th, x)
         prune_edge(new, edge_th, x)

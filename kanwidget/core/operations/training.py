@@ -93,10 +93,10 @@ def regularization(model: "KAN", stds: list[tuple[Tensor, Tensor]], lamb_l1: flo
 def forward_with_stats(model: "KAN", x: Tensor) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
     """Forward pass that also returns each layer's (edge std, input std) for the regulariser."""
     stds = []
-    for layer in model.layers:
+    for l, layer in enumerate(model.layers):
         y, edge_std = layer.forward_with_edge_std(x)
         stds.append((edge_std, x.std(0)))
-        x = y
+        x = model.combine_level(l + 1, y)   # products for multiplication nodes (mult_nodes.py); else y itself
     return x, stds
 
 
