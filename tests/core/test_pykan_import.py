@@ -176,11 +176,14 @@ def test_prune_input_model_takes_the_kept_columns(pk):
         assert (model(x[:, [0, 2]]) - m(x)).abs().max().item() < TOL
 
 
-def test_multiplication_nodes_are_refused(pk):
+def test_multiplication_nodes_convert_exactly(pk):   # more cases: tests/core/test_mult_nodes.py
     with float64_in(pk.folder):
         m = pk.make([2, [2, 1], 1], grid=3, k=3, seed=0)
-    with pytest.raises(ValueError, match="multiplication nodes"):
-        KAN.from_pykan(m)
+    model = KAN.from_pykan(m)
+    assert model.width_pykan == [[2, 0], [2, 1], [1, 0]]
+    x = inputs(2)
+    with torch.no_grad():
+        assert (model(x) - m(x)).abs().max().item() < TOL
 
 
 def test_edges_both_spline_and_symbolic_are_refused(pk):
