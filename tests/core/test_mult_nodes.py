@@ -218,3 +218,8 @@ def test_from_pykan_refuses_a_bias_on_a_product(tmp_path):
             pk.node_bias[0][0] = 0.3
     with pytest.raises(ValueError, match="node_bias"):
         KAN.from_pykan(pk)
+
+
+def test_pykan_checkpoint_is_refused_clearly(mult_model, tmp_path):
+    with pytest.raises(ValueError, match="multiplication nodes"):
+        mult_model.saveckpt(str(tmp_path / "ckpt"))
