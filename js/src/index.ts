@@ -52,6 +52,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
     },
     onDraw: (s) => {
       root.dataset.nodes = String(s.nodes);
+      root.dataset.multNodes = String(s.mult);
       root.dataset.edges = String(s.edges);
       root.dataset.symbolicEdges = String(s.symbolic);
     },

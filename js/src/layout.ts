@@ -13,6 +13,8 @@ export interface NodePos {
   level: number;
   index: number;
   importance: number;
+  /** arity of a multiplication node (drawn as ×), 0 for an additive node */
+  mult: number;
 }
 
 export interface EdgeGeom {
@@ -43,6 +45,8 @@ export interface Layout {
   /** Number of nodes drawn. */
   nodeCount: number;
   symbolicCount: number;
+  /** Multiplication nodes drawn (as ×). */
+  multCount: number;
   /** Active edges drawn per layer. */
   edgesPerLayer: number[];
 }
@@ -68,7 +72,7 @@ export function levelY(level: number, levels: number, height: number): number {
 }
 
 export function computeLayout(graph: Graph | null | undefined, width: number, height: number): Layout {
-  const out: Layout = { width, height, levels: [], edges: [], nodeRadius: 4, nodeCount: 0, symbolicCount: 0, edgesPerLayer: [] };
+  const out: Layout = { width, height, levels: [], edges: [], nodeRadius: 4, nodeCount: 0, symbolicCount: 0, multCount: 0, edgesPerLayer: [] };
   if (!graph || !Array.isArray(graph.width) || graph.width.length === 0) return out;
   const widths = graph.width;
   const L = widths.length;
@@ -78,8 +82,11 @@ export function computeLayout(graph: Graph | null | undefined, width: number, he
     const row: NodePos[] = [];
     const y = levelY(level, L, height);
     for (let k = 0; k < n; k++) {
-      const imp = graph.nodes?.[level]?.[k]?.importance;
-      row.push({ x: nodeX(k, n, width), y, level, index: k, importance: typeof imp === "number" ? imp : 1 });
+      const info = graph.nodes?.[level]?.[k];
+      const imp = info?.importance;
+      const mult = typeof info?.mult === "number" && info.mult > 0 ? info.mult : 0;
+      row.push({ x: nodeX(k, n, width), y, level, index: k, importance: typeof imp === "number" ? imp : 1, mult });
+      if (mult) out.multCount++;
     }
     if (n > 0) minSpacing = Math.min(minSpacing, (width - 2 * PAD_X) / n);
     out.levels.push(row);
@@ -107,7 +114,7 @@ export function computeLayout(graph: Graph | null | undefined, width: number, he
       if (!edge || !edge.active) continue;
       const { i, j } = edge;
       const a = out.levels[l]?.[i];
-      const b = out.levels[l + 1]?.[j];
+      const b = out.levels[l + 1]?.[layer.owner ? layer.owner[j] : j];   // a subnode feeds its product node
       if (!a || !b) continue;
       const slot = i * nout + j;
       const cx = PAD_X + (slot + 0.5) * slotW;

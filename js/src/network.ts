@@ -14,6 +14,8 @@ export const CANVAS_LABEL =
 
 export interface DrawStats {
   nodes: number;
+  /** multiplication nodes (drawn as ×) */
+  mult: number;
   edges: number;
   symbolic: number;
   ms: number;
@@ -52,7 +54,7 @@ export class NetworkView {
   private cssWidth = 0;
   private scratch: HTMLCanvasElement | null = null;
   private opts: NetworkOptions;
-  lastStats: DrawStats = { nodes: 0, edges: 0, symbolic: 0, ms: 0 };
+  lastStats: DrawStats = { nodes: 0, mult: 0, edges: 0, symbolic: 0, ms: 0 };
 
   constructor(opts: NetworkOptions = {}) {
     this.opts = opts;
@@ -158,6 +160,7 @@ export class NetworkView {
     this.updateLabels(layout);
     const stats = {
       nodes: layout.nodeCount,
+      mult: layout.multCount,
       edges: layout.edges.length,
       symbolic: layout.symbolicCount,
       ms: performance.now() - t0,

@@ -222,6 +222,7 @@ function drawNodes(ctx: CanvasRenderingContext2D, layout: Layout, graph: Graph |
         ctx.strokeStyle = pal.nodeStroke;
         ctx.stroke();
       }
+      if (n.mult) drawTimes(ctx, n.x, n.y, Math.max(r, 5), pal);
     }
   }
   ctx.globalAlpha = 1;
@@ -250,3 +251,23 @@ function drawNodes(ctx: CanvasRenderingContext2D, layout: Layout, graph: Graph |
 }
 
 type NodePosLike = { x: number; y: number; index: number };
+
+/** A multiplication node: a ring with a × inside, large enough to read even when nodes are small. */
+function drawTimes(ctx: CanvasRenderingContext2D, x: number, y: number, r: number, pal: Palette): void {
+  const R = r + 3;
+  ctx.globalAlpha = 1;
+  ctx.beginPath();
+  ctx.arc(x, y, R, 0, Math.PI * 2);
+  ctx.fillStyle = pal.background;
+  ctx.fill();
+  ctx.lineWidth = 1.5 * pal.lineScale;
+  ctx.strokeStyle = pal.node;
+  ctx.stroke();
+  const d = R * 0.5;
+  ctx.beginPath();
+  ctx.moveTo(x - d, y - d);
+  ctx.lineTo(x + d, y + d);
+  ctx.moveTo(x + d, y - d);
+  ctx.lineTo(x - d, y + d);
+  ctx.stroke();
+}

@@ -17,6 +17,8 @@ export interface GraphLayer {
   in: number;
   out: number;
   edges: GraphEdge[];
+  /** with multiplication nodes only: for each output (subnode) j, the index of the node it feeds */
+  owner?: number[];
 }
 
 export interface Graph {
@@ -24,7 +26,8 @@ export interface Graph {
   in_vars: string[];
   out_vars: string[];
   layers: GraphLayer[];
-  nodes: { importance: number }[][];
+  /** per level; `mult` (arity) marks a multiplication node, drawn as × */
+  nodes: { importance: number; mult?: number }[][];
   num_points: number;
   version: number;
 }

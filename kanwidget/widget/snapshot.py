@@ -14,6 +14,7 @@ import sympy
 import torch
 
 from kanwidget.core.operations.formula import ex_round, formula_terms, spline_edge_count
+from kanwidget.core.network import mult_nodes
 from kanwidget.core.operations.tidy import clean_formula
 from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 
@@ -138,6 +139,13 @@ def graph_payload(model: "KAN", num_points: int | None = None, version: int = -1
     ins, outs = var_names(model)
     nodes = [[{"importance": v} for v in np.round(np.clip(np.nan_to_num(n), 0.0, 1.0), 3).tolist()]
              for n in node_imp]
+    if any(model.mult_nodes):           # multiplication nodes: which node each layer output (subnode) feeds
+        for l, layer_json in enumerate(layers):
+            layer_json["owner"] = mult_nodes.owners(width[l + 1], model.mult_arity[l + 1])
+        for level, arities in enumerate(model.mult_arity):
+            first = width[level] - len(arities)          # products are the last nodes of their level
+            for k, arity in enumerate(arities):
+                nodes[level][first + k]["mult"] = int(arity)
     graph = {"width": list(width), "in_vars": ins, "out_vars": outs, "layers": layers, "nodes": nodes,
              "num_points": p, "version": int(version)}
     data = np.concatenate(blocks) if blocks else np.zeros(0, dtype="<f4")

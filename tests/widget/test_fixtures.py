@@ -56,6 +56,18 @@ def produce() -> dict[str, Any]:
         w.close()
 
 
+def produce_mult() -> dict[str, Any]:
+    """graph + curves of a real model with a multiplication node (KAN [2, [1, 1], 1]): the page draws it as x."""
+    data = create_dataset(lambda x: x[:, [0]] * x[:, [1]], n_var=2, train_num=200, test_num=100, seed=0)
+    w = KANWidget(KAN(width=[2, [1, 1], 1], grid=5, k=3, seed=0), data)
+    try:
+        raw = bytes(w.curves)
+        return {"mult_graph": json.loads(json.dumps(w.graph, allow_nan=False)),
+                "mult_curves": {"base64": base64.b64encode(raw).decode("ascii"), "bytes": len(raw)}}
+    finally:
+        w.close()
+
+
 def _floats(blob: dict[str, Any]) -> np.ndarray:
     return np.frombuffer(base64.b64decode(blob["base64"]), dtype="<f4")
 
@@ -90,7 +102,7 @@ def _compare(ours: Any, theirs: Any, path: str, problems: list[str], key: str = 
 
 @pytest.fixture(scope="module")
 def produced() -> dict[str, Any]:
-    payloads = produce()
+    payloads = {**produce(), **produce_mult()}
     if WRITE:
         FIXTURES.mkdir(parents=True, exist_ok=True)
         for name, value in payloads.items():
@@ -110,14 +122,14 @@ def test_protocol_fixture_is_the_table_exactly(produced):
         "js/test/fixtures/protocol.json is stale: run KANWIDGET_WRITE_FIXTURES=1 pytest tests/widget/test_fixtures.py"
 
 
-@pytest.mark.parametrize("name", [n for n in JSON_TRAITS if n != "protocol"])
+@pytest.mark.parametrize("name", [n for n in JSON_TRAITS if n != "protocol"] + ["mult_graph"])
 def test_json_fixture_matches_the_widget(produced, name):
     problems: list[str] = []
     _compare(produced[name], _committed(name), name, problems)
     assert not problems, "fixture drift (rewrite with KANWIDGET_WRITE_FIXTURES=1):\n" + "\n".join(problems[:20])
 
 
-@pytest.mark.parametrize("name", BYTES_TRAITS)
+@pytest.mark.parametrize("name", BYTES_TRAITS + ("mult_curves",))
 def test_bytes_fixture_matches_the_widget(produced, name):
     ours, theirs = produced[name], _committed(name)
     assert set(theirs) == {"base64", "bytes"} and theirs["bytes"] == ours["bytes"]
@@ -139,6 +151,13 @@ def test_fixtures_describe_what_was_done(produced):
     assert (inspector["l"], inspector["i"], inspector["j"]) == (0, 1, 0) and inspector["candidates"]
     assert produced["status"]["state"] == "idle" and produced["has_data"] is True
     assert "sin" in produced["formula"]["sympy"][0]
+
+
+def test_mult_fixture_describes_a_product_node(produced):
+    graph = produced["mult_graph"]
+    assert graph["width"] == [2, 2, 1] and graph["layers"][0]["owner"] == [0, 1, 1]
+    assert [node.get("mult", 0) for node in graph["nodes"][1]] == [0, 2]
+    assert produced["mult_curves"]["bytes"] == 4 * 2 * graph["num_points"] * (2 * 3 + 2 * 1)
 
 
 def test_drift_is_detected():

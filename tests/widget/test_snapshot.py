@@ -37,3 +37,17 @@ def test_a_formula_with_too_many_terms_is_not_built_and_says_its_size():
     small = _symbolic([3, 3, 1])
     assert snapshot.formula_payload(small, max_terms=8)["too_large"] is True
     assert snapshot.formula_payload(small, max_terms=9)["too_large"] is False
+
+
+def test_graph_payload_marks_multiplication_nodes_and_the_node_each_subnode_feeds():
+    model = KAN(width=[2, [1, 1], 1], seed=0)        # level 1: one additive node, one product of 2 subnodes
+    graph, curves = snapshot.graph_payload(model)
+    assert graph["width"] == [2, 2, 1]
+    assert [(layer["in"], layer["out"]) for layer in graph["layers"]] == [(2, 3), (2, 1)]
+    assert graph["layers"][0]["owner"] == [0, 1, 1] and graph["layers"][1]["owner"] == [0]
+    assert [node.get("mult", 0) for node in graph["nodes"][1]] == [0, 2]
+    assert all("mult" not in node for level in (0, 2) for node in graph["nodes"][level])
+    assert len(curves) == (2 * 3 + 2 * 1) * 2 * graph["num_points"] * 4          # one curve per layer output
+    plain, _ = snapshot.graph_payload(KAN(width=[2, 2, 1], seed=0))
+    assert all("owner" not in layer for layer in plain["layers"])              # no products: payload unchanged
+    assert all("mult" not in node for level in plain["nodes"] for node in level)

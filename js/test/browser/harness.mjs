@@ -34,6 +34,16 @@ window.model = model;
 widget.render({ model, el: document.getElementById("app") });
 `;
 
+// a real model with a multiplication node (KAN [2, [1, 1], 1]; fixtures mult_graph/mult_curves)
+const MULT = `
+${LOAD}const { bytesOf } = await import("/js/test/fixtures.mjs");
+const get = async (n) => (await fetch("/js/test/fixtures/" + n + ".json")).json();
+const model = new FakeModel(fixtureState(fx, { graph: await get("mult_graph"), curves: bytesOf(await get("mult_curves")),
+  inspector: {}, formula: { latex: [], sympy: [], spline_edges: 8, terms: 4, too_large: false } }));
+window.model = model;
+widget.render({ model, el: document.getElementById("app") });
+`;
+
 // the real-model state on a host page that switches to JupyterLab Dark when body[data-jp-theme-light=false]
 const THEMED = `
 document.head.insertAdjacentHTML("beforeend", ${JSON.stringify(`<style>${DARK_HOST_CSS}</style>`)});
@@ -50,7 +60,7 @@ function check(cond, what) {
 }
 
 mkdirSync(ARTIFACTS, { recursive: true });
-const server = await serve({ "/small": page(SMALL), "/big": page(BIG), "/nodata": page(NODATA), "/real": page(REAL), "/themed": page(THEMED) });
+const server = await serve({ "/small": page(SMALL), "/big": page(BIG), "/nodata": page(NODATA), "/real": page(REAL), "/mult": page(MULT), "/themed": page(THEMED) });
 const browser = await launch();
 try {
   const ctx = await browser.newContext({ viewport: { width: 1200, height: 860 }, deviceScaleFactor: 2 });
@@ -151,6 +161,14 @@ try {
   check((await p.locator("[data-kw=train]").getAttribute("title")).includes("dataset"), "no data: title says a dataset is needed");
   check(await p.locator(".kw-nodata").isVisible(), "no data: note visible");
   await p.screenshot({ path: resolve(ARTIFACTS, "widget-nodata.png"), fullPage: true });
+
+  console.log("multiplication node");
+  await p.goto(`${server.url}/mult`);
+  await p.waitForFunction(() => window.__ready && document.querySelector(".kanwidget")?.dataset.edges !== undefined);
+  check((await root.getAttribute("data-mult-nodes")) === "1", "mult: one product node drawn as x");
+  check((await root.getAttribute("data-nodes")) === "5" && (await root.getAttribute("data-edges")) === "8",
+    "mult: 5 nodes, every edge (6 into level 1, 2 into the output) drawn to its node");
+  await p.locator(".kw-network").screenshot({ path: resolve(ARTIFACTS, "widget-mult.png") });
 
   console.log("real-model fixtures, progress and cancel");
   await p.goto(`${server.url}/real`);

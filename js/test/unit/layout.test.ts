@@ -65,3 +65,32 @@ describe("layout", () => {
     expect(E.edges.length).toBe(0);
   });
 });
+
+describe("layout with multiplication nodes", () => {
+  // KAN(width=[2, [1, 1], 1]): level 1 has one additive node and one product of 2 subnodes, so layer 0 has
+  // 3 outputs (subnodes) feeding nodes [0, 1, 1]; the graph marks the product node with its arity.
+  const edge = (i: number, j: number) => ({ i, j, active: true, importance: 1, symbolic: null, xmin: -1, xmax: 1, ymin: -1, ymax: 1 });
+  const graph = {
+    width: [2, 2, 1], in_vars: ["x_1", "x_2"], out_vars: ["y_1"], num_points: 4, version: 0,
+    nodes: [[{ importance: 1 }, { importance: 1 }], [{ importance: 1 }, { importance: 1, mult: 2 }], [{ importance: 1 }]],
+    layers: [
+      { in: 2, out: 3, owner: [0, 1, 1], edges: [0, 1].flatMap((i) => [0, 1, 2].map((j) => edge(i, j))) },
+      { in: 2, out: 1, edges: [edge(0, 0), edge(1, 0)] },
+    ],
+  };
+  const L = computeLayout(graph as any, 600, 400);
+
+  it("marks product nodes and counts them", () => {
+    expect(L.levels[1].map((n) => n.mult)).toEqual([0, 2]);
+    expect(L.multCount).toBe(1);
+    expect(L.nodeCount).toBe(5);
+  });
+  it("draws every subnode's edge to the node it feeds, each in its own box", () => {
+    expect(L.edges.length).toBe(6 + 2);
+    const into = (j: number) => L.edges.filter((g) => g.l === 0 && g.j === j).map((g) => g.x1);
+    expect(into(0).every((x) => x === L.levels[1][0].x)).toBe(true);
+    expect([...into(1), ...into(2)].every((x) => x === L.levels[1][1].x)).toBe(true);
+    const boxes = new Set(L.edges.filter((g) => g.l === 0).map((g) => g.bx));
+    expect(boxes.size).toBe(6);
+  });
+});
