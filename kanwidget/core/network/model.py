@@ -1,6 +1,6 @@
 """The KAN model: construction, forward pass, events and version state.
 
-Training lives in `training.py`, simplification (scores, prune, refine) in `simplify.py`,
+The constructor's argument checks live in `model_args.py`; training in `training.py`, simplification in `simplify.py`,
 symbolic edges and formulas in `symbolic_edges.py`, persistence in `persistence.py`,
 and the static picture in `plot.py`; KAN exposes them as methods with the pykan-style API.
 """
@@ -20,66 +20,12 @@ from kanwidget.core.operations import plot as plot_module
 from kanwidget.core.operations import checkpoints, pykan_api, pykan_import
 from kanwidget.core.operations import discover as discover_module
 from kanwidget.core.operations import snapping, tidy as tidy_ops
-from kanwidget.core.checks import check_float, check_int
-from kanwidget.core.network import limits, mult_nodes
+from kanwidget.core.network import limits, model_args, mult_nodes
 from kanwidget.core.network.history import Lineage, Version
 from kanwidget.core.network.state import ModelState
 from kanwidget.core.network.layer import KANLayer
 
-BASE_FUNCTIONS: dict[str, Callable[[Tensor], Tensor]] = {
-    "silu": nn.functional.silu,
-    "identity": lambda x: x,
-    "zero": torch.zeros_like,
-}
-
-
-def _parse_width(width: Sequence[Any], mult_arity: Any = 2) -> tuple[list[int], list[tuple[int, ...]]]:
-    """(total nodes per level, multiplication nodes' arities per level) from [2, 5, 1], pykan's
-    [[2, 0], [5, 0], [1, 0]] or [2, [0, 1], 1] with mult_arity; Python or numpy ints (see mult_nodes)."""
-    return mult_nodes.parse_width(width, mult_arity)
-
-
-def _check_dtype(dtype: Any) -> torch.dtype:
-    if dtype is None:
-        return torch.get_default_dtype()
-    if dtype not in limits.FLOAT_DTYPES.values():
-        raise TypeError(f"dtype must be one of torch.{', torch.'.join(limits.FLOAT_DTYPES)}, got {dtype!r}")
-    return dtype
-
-
-def _check_names(name: str, names: Any) -> None:
-    if names is not None and (isinstance(names, (str, bytes)) or not isinstance(names, Sequence)):
-        raise TypeError(f"{name} must be a list of names, got {names!r}")
-
-
-def _check_options(grid: Any, k: Any, seed: Any, noise_scale: Any, scale_base_mu: Any, scale_base_sigma: Any,
-                   grid_eps: Any, grid_range: Any, base_fun: Any) -> dict[str, Any]:
-    """The constructor's numbers as plain Python values; errors name the argument."""
-    grid_range = _check_range(grid_range)
-    if not isinstance(base_fun, str) or base_fun not in BASE_FUNCTIONS:
-        raise ValueError(f"unknown base_fun {base_fun!r}; valid: {', '.join(BASE_FUNCTIONS)}")
-    return dict(grid=check_int("grid", grid, 1, limits.MAX_GRID), k=check_int("k", k, 1, limits.MAX_K),
-                seed=check_int("seed", seed, -2 ** 63, 2 ** 64 - 1),
-                noise_scale=check_float("noise_scale", noise_scale, 0.0),
-                scale_base_mu=check_float("scale_base_mu", scale_base_mu),
-                scale_base_sigma=check_float("scale_base_sigma", scale_base_sigma, 0.0),
-                grid_eps=check_float("grid_eps", grid_eps, 0.0, 1.0), grid_range=grid_range, base_fun=base_fun)
-
-
-def _check_range(grid_range: Any) -> list[float]:
-    if isinstance(grid_range, (str, bytes)) or not isinstance(grid_range, (Sequence, np.ndarray)) \
-            or len(grid_range) != 2:
-        raise TypeError(f"grid_range must be (low, high), got {grid_range!r}")
-    low, high = check_float("grid_range[0]", grid_range[0]), check_float("grid_range[1]", grid_range[1])
-    if not low < high:
-        raise ValueError(f"grid_range must be (low, high) with low < high, got {tuple(grid_range)!r}")
-    return [low, high]
-
-
-def _non_finite_rows(x: Tensor) -> str:
-    bad = torch.nonzero(~torch.isfinite(x).all(dim=1)).flatten()
-    shown = ", ".join(str(i) for i in bad[:5].tolist())
-    return f"row {shown}" if len(bad) == 1 else f"{len(bad)} rows ({shown}{', ...' if len(bad) > 5 else ''})"
+BASE_FUNCTIONS = model_args.BASE_FUNCTIONS
 
 
 class KAN(nn.Module):
@@ -101,13 +47,13 @@ class KAN(nn.Module):
                  round: int = 0) -> None:
         """pykan's extra arguments after `*` (auto_save=True writes checkpoints into ckpt_path): docs/PYKAN.md."""
         super().__init__()
-        sizes, arities = _parse_width(width, mult_arity)
+        sizes, arities = model_args.parse_width(width, mult_arity)
         base_fun = pykan_api.base_fun_name(base_fun)
-        opts = _check_options(grid, k, seed, noise_scale, scale_base_mu, scale_base_sigma, grid_eps, grid_range,
+        opts = model_args.check_options(grid, k, seed, noise_scale, scale_base_mu, scale_base_sigma, grid_eps, grid_range,
                               base_fun)
-        dtype = _check_dtype(dtype)
-        _check_names("in_vars", in_vars)
-        _check_names("out_vars", out_vars)
+        dtype = model_args.check_dtype(dtype)
+        model_args.check_names("in_vars", in_vars)
+        model_args.check_names("out_vars", out_vars)
         outs = [mult_nodes.subnode_count(n, a) for n, a in zip(sizes, arities)]
         bound = [max(n, o) for n, o in zip(sizes, outs)]   # = sizes without multiplication nodes
         limits.check_model_size(bound, opts["grid"], opts["k"], dtype)
@@ -241,7 +187,7 @@ class KAN(nn.Module):
         if x.shape[0] * self._row_bytes > limits.MEMORY_LIMIT_BYTES:
             limits.check_batch_size(x.shape[0], self._row_bytes, what)
         if not math.isfinite(x.sum().item()) and not bool(torch.isfinite(x).all()):
-            raise ValueError(f"{what} has non-finite values (NaN or inf) in {_non_finite_rows(x)}")
+            raise ValueError(f"{what} has non-finite values (NaN or inf) in {model_args.non_finite_rows(x)}")
 
     def forward(self, x: Tensor) -> Tensor:
         first = self.layers[0]
