@@ -16,7 +16,7 @@ const LAYOUT: { command: string; primary?: boolean; extra?: string[] }[] = [
   { command: "train", primary: true, extra: ["pause", "step"] },
   { command: "prune" },
   { command: "refine" },
-  { command: "auto_symbolic" },
+  { command: "auto_symbolic", extra: ["discover"] },
   { command: "undo" },
 ];
 

@@ -54,6 +54,12 @@ def _auto_symbolic(s: "Session", stop: threading.Event, lib: list[str] | None,
     return choices, f"auto-symbolic fixed {fixed} edge{'s' if fixed != 1 else ''}"
 
 
+def _discover(s: "Session", stop: threading.Event, lib: list[str] | None) -> tuple[Any, str]:
+    report = s.model.discover(s.model.data, lib=lib, verbose=False, stop=stop)
+    _follow(s, report.model)
+    return report, report.message
+
+
 def _fix_symbolic(s: "Session", stop: threading.Event, l: int, i: int, j: int, name: str) -> tuple[Any, str]:
     r2 = s.model.fix_symbolic(l, i, j, name)
     return r2, f"fixed ({l},{i},{j}) to {name}, R² = {r2:.4f}"
@@ -85,6 +91,7 @@ HANDLERS: dict[str, Handler] = {
     "prune": Handler(_prune),
     "refine": Handler(_refine, long=True),
     "auto_symbolic": Handler(_auto_symbolic, long=True),
+    "discover": Handler(_discover, long=True),
     "fix_symbolic": Handler(_fix_symbolic),
     "unfix_symbolic": Handler(_unfix_symbolic),
     "undo": Handler(_undo),

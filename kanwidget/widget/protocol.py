@@ -130,6 +130,12 @@ _TABLE: tuple[Command, ...] = (
                 Arg("lib", "functions", "library functions to try (null: all)", None, nullable=True, label="functions"),
                 Arg("weight_simple", "float", "weight_simple: 0 = accuracy only, 1 = simplicity only", 0.8,
                     low=0.0, high=1.0, label="simple"))),
+    Command("discover", "change", True, "the whole workflow with checks (sparse fit, prune, fit, refine, fit, "
+            "symbolic, fit, snap), ending in a report: recovered, or why not", label="Discover",
+            tooltip="Run the whole discovery workflow and say whether a formula was recovered",
+            progress_unit="steps", args=(
+                Arg("lib", "functions", "library functions to try (null: all)", None, nullable=True,
+                    label="functions"),)),
     Command("inspect", "read", False, "open the inspector on an edge (candidates need a dataset)",
             progress_unit="functions", args=_edge()),
     Command("fix_symbolic", "change", True, "replace an edge by a library function", label="Fix",

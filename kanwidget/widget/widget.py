@@ -121,6 +121,10 @@ class KANWidget(anywidget.AnyWidget):
     def auto_symbolic(self, lib: Sequence[str] | None = None, weight_simple: float = 0.8) -> list[Any]:
         return self._run("auto_symbolic", lib=None if lib is None else list(lib), weight_simple=weight_simple)
 
+    def discover(self, lib: Sequence[str] | None = None) -> Any:
+        """The whole discovery workflow on the widget's data; returns the DiscoveryReport."""
+        return self._run("discover", lib=None if lib is None else list(lib))
+
     def inspect(self, l: int, i: int, j: int) -> dict[str, Any]:
         """Open the inspector on edge (l, i, j); returns the `inspector` payload (with candidates)."""
         return self._run("inspect", l=l, i=i, j=j)

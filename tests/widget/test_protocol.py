@@ -171,7 +171,7 @@ def test_page_table_is_json_and_lists_every_command():
     table = page_table()
     assert json.loads(json.dumps(table, allow_nan=False)) == table
     assert set(table["commands"]) == set(COMMANDS) == {
-        "train", "pause", "stop", "cancel", "step", "prune", "refine", "auto_symbolic", "inspect",
+        "train", "pause", "stop", "cancel", "step", "prune", "refine", "auto_symbolic", "discover", "inspect",
         "fix_symbolic", "unfix_symbolic", "undo", "checkout", "close_inspector"}
     assert table["optimisers"] == list(OPTIMISERS) and table["events"] == list(EVENTS)
     assert all(c["kind"] in KINDS for c in table["commands"].values())

@@ -97,7 +97,7 @@ describe("controls come from the protocol table", () => {
   it("without a protocol table no command button is enabled", () => {
     const { $$ } = mount({ protocol: {} });
     const buttons = $$<HTMLButtonElement>(".kw-controls button.kw-btn");
-    expect(buttons.length).toBe(7);
+    expect(buttons.length).toBe(8);
     expect(buttons.every((b) => b.disabled)).toBe(true);
   });
 });
@@ -106,7 +106,7 @@ describe("every command the page can send validates against the shipped table", 
   it("clicks every control with its defaults", () => {
     const { model, view, $, $$ } = mount();
     const answer = () => model.set("status", { ...idle, text: String(Math.random()) });
-    for (const k of ["train", "pause", "step", "prune", "refine", "auto-symbolic", "undo"]) {
+    for (const k of ["train", "pause", "step", "prune", "refine", "auto-symbolic", "discover", "undo"]) {
       $(`[data-kw=${k}]`).click();
       answer();
     }
