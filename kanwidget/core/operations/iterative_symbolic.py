@@ -6,34 +6,18 @@ symbolic fits more certain than they were in a one-shot pass over a model fitted
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import torch
 from torch import Tensor
 
 from kanwidget.core.network.history import Activity
-from kanwidget.core.numerics.symbolic import (
-    SymbolicFunction,
-    fit_affine_batched,
-    rank_candidates,
-)
-from kanwidget.core.operations.symbolic_edges import EDGE_CHUNK, SymbolicChoice
+from kanwidget.core.numerics.symbolic import SymbolicFunction
+from kanwidget.core.operations.symbolic_edges import SymbolicChoice, best_fits
 
 if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
 
 R2_TIE = 1e-6   # edges whose R² differ by less than this are equally certain: the simpler one goes first
-
-
-@dataclass(frozen=True)
-class _Best:
-    l: int
-    i: int
-    j: int
-    fn: SymbolicFunction
-    r2: float
-    params: Tensor
 
 
 def fix_most_certain_first(model: KAN, xs: Tensor, fns: list[SymbolicFunction], weight_simple: float,
@@ -51,7 +35,7 @@ def fix_most_certain_first(model: KAN, xs: Tensor, fns: list[SymbolicFunction], 
     choices: list[SymbolicChoice] = []
     while True:
         activity.check()
-        bests = _best_per_edge(model, xs, fns, weight_simple, a_range, b_range, activity)
+        bests = [b for chunk in best_fits(model, xs, fns, weight_simple, a_range, b_range, activity) for b in chunk]
         eligible = [b for b in bests if b.r2 >= r2_threshold]
         if not eligible:
             choices.extend(SymbolicChoice(b.l, b.i, b.j, None, b.r2) for b in bests)
@@ -70,26 +54,3 @@ def fix_most_certain_first(model: KAN, xs: Tensor, fns: list[SymbolicFunction], 
         if len(bests) == 1:
             return choices
         model.fit(model.data, opt="LBFGS", steps=refit_steps, update_grid=False, record=False, verbose=False)
-
-
-def _best_per_edge(model: KAN, xs: Tensor, fns: list[SymbolicFunction], weight_simple: float,
-                   a_range: tuple[float, float], b_range: tuple[float, float], activity: Activity) -> list[_Best]:
-    """Every active spline edge's best library function (by rank_candidates) on the current model."""
-    complexity = torch.tensor([f.complexity for f in fns], dtype=torch.float64)
-    inputs = model.layer_inputs(xs)
-    out: list[_Best] = []
-    for l, layer in enumerate(model.layers):
-        ii_all, jj_all = torch.nonzero(layer.numeric_mask > 0, as_tuple=True)
-        if ii_all.numel() == 0:
-            continue
-        with torch.no_grad():
-            acts = layer.edge_activations(inputs[l])
-        for start in range(0, ii_all.numel(), EDGE_CHUNK):
-            activity.check()
-            ii, jj = ii_all[start:start + EDGE_CHUNK], jj_all[start:start + EDGE_CHUNK]
-            fit = fit_affine_batched(inputs[l][:, ii].T, acts[:, ii, jj].T, fns, a_range=a_range, b_range=b_range)
-            order, _ = rank_candidates(fit.r2, complexity, weight_simple, topk=1)
-            for e, (i, j) in enumerate(zip(ii.tolist(), jj.tolist())):
-                f_idx = int(order[e, 0])
-                out.append(_Best(l, i, j, fns[f_idx], float(fit.r2[e, f_idx]), fit.params[e, f_idx]))
-    return out

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import torch
 from torch import Tensor
 
 from kanwidget.core.checks import check_bool, check_float, check_int
 from kanwidget.core.operations.simplify import require_inputs
-from kanwidget.core.numerics.symbolic import fit_affine_batched, get_functions, rank_candidates
+from kanwidget.core.network.history import Activity
+from kanwidget.core.numerics.symbolic import SymbolicFunction, fit_affine_batched, get_functions, rank_candidates
 
 if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
@@ -173,7 +174,6 @@ def auto_symbolic(model: "KAN", lib: Sequence[str] | None = None, weight_simple:
     iterative = check_bool("iterative", iterative)
     refit_steps = check_int("refit_steps", refit_steps, 1, 10_000)
     fns = get_functions(lib)
-    complexity = torch.tensor([f.complexity for f in fns], dtype=torch.float64)
     choices: list[SymbolicChoice] = []
     lineage = model.lineage
     with lineage.begin("auto_symbolic", stop=stop, unit="edge") as activity, \
@@ -185,38 +185,56 @@ def auto_symbolic(model: "KAN", lib: Sequence[str] | None = None, weight_simple:
                                              verbose, refit_steps, activity)
             ch.label = f"auto_symbolic iterative ({sum(c.name is not None for c in choices)} edges)"
             return choices
-        inputs = model.layer_inputs(xs)
-        edges = [torch.nonzero(layer.numeric_mask > 0, as_tuple=True) for layer in model.layers]
-        activity.total = sum(int(ii.numel()) for ii, _ in edges)
+        activity.total = sum(int((layer.numeric_mask > 0).sum()) for layer in model.layers)
         lineage.emit("progress", activity)
-        for l, (layer, (ii_all, jj_all)) in enumerate(zip(model.layers, edges)):
-            if ii_all.numel() == 0:
-                continue
-            with torch.no_grad():
-                acts = layer.edge_activations(inputs[l])
-            for start in range(0, ii_all.numel(), EDGE_CHUNK):
-                activity.check()
-                ii, jj = ii_all[start:start + EDGE_CHUNK], jj_all[start:start + EDGE_CHUNK]
-                fit = fit_affine_batched(inputs[l][:, ii].T, acts[:, ii, jj].T, fns, a_range=a_range,
-                                         b_range=b_range)
-                order, _ = rank_candidates(fit.r2, complexity, weight_simple, topk=1)
-                best = order[:, 0]
-                for e, (i, j) in enumerate(zip(ii.tolist(), jj.tolist())):
-                    f_idx = int(best[e])
-                    r2 = float(fit.r2[e, f_idx])
-                    if r2 >= r2_threshold:
-                        layer.set_symbolic(i, j, fns[f_idx].name, fit.params[e, f_idx])
-                        choices.append(SymbolicChoice(l, i, j, fns[f_idx].name, r2))
-                    else:
-                        choices.append(SymbolicChoice(l, i, j, None, r2))
-                    if verbose:
-                        what = f"fixing ({l},{i},{j}) with {fns[f_idx].name}" if r2 >= r2_threshold else \
-                            f"keeping ({l},{i},{j}) as spline: best {fns[f_idx].name}"
-                        print(f"{what}, r2={r2:.6f}, c={fns[f_idx].complexity}")
-                lineage.advance(activity, int(ii.numel()))
+        for chunk in best_fits(model, xs, fns, weight_simple, a_range, b_range, activity):
+            for b in chunk:
+                keep = b.r2 < r2_threshold
+                if not keep:
+                    model.layers[b.l].set_symbolic(b.i, b.j, b.fn.name, b.params)
+                choices.append(SymbolicChoice(b.l, b.i, b.j, None if keep else b.fn.name, b.r2))
+                if verbose:
+                    what = f"keeping ({b.l},{b.i},{b.j}) as spline: best {b.fn.name}" if keep else \
+                        f"fixing ({b.l},{b.i},{b.j}) with {b.fn.name}"
+                    print(f"{what}, r2={b.r2:.6f}, c={b.fn.complexity}")
+            lineage.advance(activity, len(chunk))
         activity.check()
         ch.label = f"auto_symbolic ({sum(c.name is not None for c in choices)} edges)"
     return choices
+
+
+@dataclass(frozen=True)
+class EdgeFit:
+    """The best library function for one spline edge: phi ~ c*fn(a*x+b)+d with params (a, b, c, d)."""
+    l: int
+    i: int
+    j: int
+    fn: SymbolicFunction
+    r2: float
+    params: Tensor
+
+
+def best_fits(model: "KAN", xs: Tensor, fns: list[SymbolicFunction], weight_simple: float,
+              a_range: tuple[float, float], b_range: tuple[float, float],
+              activity: Activity) -> Iterator[list[EdgeFit]]:
+    """Every active spline edge's best function (by rank_candidates), in chunks of up to EDGE_CHUNK edges
+    fitted in one batched call; the activity's stop token is checked before each chunk. Layer inputs are
+    taken once, before the first chunk, so fixing a chunk's edges does not change the later fits."""
+    complexity = torch.tensor([f.complexity for f in fns], dtype=torch.float64)
+    inputs = model.layer_inputs(xs)
+    for l, layer in enumerate(model.layers):
+        ii_all, jj_all = torch.nonzero(layer.numeric_mask > 0, as_tuple=True)
+        if ii_all.numel() == 0:
+            continue
+        with torch.no_grad():
+            acts = layer.edge_activations(inputs[l])
+        for start in range(0, ii_all.numel(), EDGE_CHUNK):
+            activity.check()
+            ii, jj = ii_all[start:start + EDGE_CHUNK], jj_all[start:start + EDGE_CHUNK]
+            fit = fit_affine_batched(inputs[l][:, ii].T, acts[:, ii, jj].T, fns, a_range=a_range, b_range=b_range)
+            best = rank_candidates(fit.r2, complexity, weight_simple, topk=1)[0][:, 0].tolist()
+            yield [EdgeFit(l, i, j, fns[f], float(fit.r2[e, f]), fit.params[e, f])
+                   for e, (i, j, f) in enumerate(zip(ii.tolist(), jj.tolist(), best))]
 
 
 def _check_weight(weight_simple: float) -> float:
