@@ -1,5 +1,9 @@
-"""Helpers shared by the core tests: exact copies and comparisons of a model's tensors."""
+"""Helpers shared by the core tests: exact copies and comparisons of a model's tensors, pykan's setting."""
 from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
 
 import torch
 
@@ -12,3 +16,23 @@ def clone_state(model) -> dict:
 def state_equal(a: dict, b: dict) -> bool:
     """Same tensor names and bit-identical values."""
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@contextlib.contextmanager
+def float64_in(folder) -> Iterator[None]:
+    """pykan builds in the default dtype and writes into its ckpt_path: float64 and a tmp folder for it."""
+    old_dtype, old_cwd = torch.get_default_dtype(), os.getcwd()
+    torch.set_default_dtype(torch.float64)
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old_dtype)
+        os.chdir(old_cwd)
+
+
+def grid_and_beyond(n_in: int, seed: int = 0) -> torch.Tensor:
+    """float64 points inside and well outside the grid range [-1, 1]."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.cat([torch.rand(100, n_in, generator=g, dtype=torch.float64) * 2 - 1,
+                      torch.rand(100, n_in, generator=g, dtype=torch.float64) * 8 - 4])

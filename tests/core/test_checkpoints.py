@@ -11,7 +11,8 @@ from kanwidget import KAN, create_dataset
 from kanwidget.core.operations import checkpoints
 from kanwidget.core.operations.checkpoints import dump_config, parse_config, parse_simple_yaml
 
-from test_pykan_import import float64_in, inputs
+from model_helpers import float64_in
+from model_helpers import grid_and_beyond as inputs
 
 
 @pytest.fixture

@@ -2,14 +2,13 @@
 symbolic recovery of x*y and x*y*z, save/load, history, refine, prune, from_pykan."""
 from __future__ import annotations
 
-import contextlib
-import os
 
 import pytest
 import sympy
 import torch
 
 from kanwidget import KAN, create_dataset
+from model_helpers import float64_in
 
 X1, X2, X3 = sympy.symbols("x_1 x_2 x_3")
 
@@ -176,23 +175,11 @@ def test_prune_refuses_and_prune_edge_works(mult_model):
 
 
 # ------------------------------------------------------------------ pykan
-@contextlib.contextmanager
-def _float64_in(folder):
-    old_dtype, old_cwd = torch.get_default_dtype(), os.getcwd()
-    torch.set_default_dtype(torch.float64)
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old_dtype)
-        os.chdir(old_cwd)
-
-
 @pytest.mark.parametrize("width, arity", [([2, [1, 2], 1], 2), ([3, [1, 2], [1, 1]], [[], [2, 3], [2]]),
                                           ([3, [0, 1], 1], 3)])
 def test_from_pykan_converts_products_exactly(tmp_path, width, arity):
     kan = pytest.importorskip("kan", exc_type=ImportError)
-    with _float64_in(tmp_path):
+    with float64_in(tmp_path):
         pk = kan.KAN(width=[list(w) if isinstance(w, list) else w for w in width], mult_arity=arity, grid=4, k=3,
                      seed=0, auto_save=False, ckpt_path=str(tmp_path))
         g = torch.Generator().manual_seed(0)
@@ -212,7 +199,7 @@ def test_from_pykan_converts_products_exactly(tmp_path, width, arity):
 
 def test_from_pykan_refuses_a_bias_on_a_product(tmp_path):
     kan = pytest.importorskip("kan", exc_type=ImportError)
-    with _float64_in(tmp_path):
+    with float64_in(tmp_path):
         pk = kan.KAN(width=[2, [0, 1], 1], grid=3, k=3, seed=0, auto_save=False, ckpt_path=str(tmp_path))
         with torch.no_grad():
             pk.node_bias[0][0] = 0.3

@@ -4,8 +4,6 @@ The real-pykan tests are skipped when pykan is not importable; the duck-typed on
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import types
 
 import numpy as np
@@ -15,28 +13,10 @@ import torch
 
 from kanwidget import KAN, SYMBOLIC_LIB
 from kanwidget.core.operations.checkpoints import pykan_form
+from model_helpers import float64_in
+from model_helpers import grid_and_beyond as inputs
 
 TOL = 1e-10
-
-
-@contextlib.contextmanager
-def float64_in(folder):
-    """pykan builds in the default dtype and writes into its ckpt_path; float64 and a tmp folder here."""
-    old_dtype, old_cwd = torch.get_default_dtype(), os.getcwd()
-    torch.set_default_dtype(torch.float64)
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old_dtype)
-        os.chdir(old_cwd)
-
-
-def inputs(n_in: int, seed: int = 0) -> torch.Tensor:
-    """Points inside and well outside the grid range [-1, 1]."""
-    g = torch.Generator().manual_seed(seed)
-    return torch.cat([torch.rand(100, n_in, generator=g, dtype=torch.float64) * 2 - 1,
-                      torch.rand(100, n_in, generator=g, dtype=torch.float64) * 8 - 4])
 
 
 def assert_same_outputs(pykan_model, model: KAN, x: torch.Tensor) -> None:

@@ -1,27 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { createView, type View } from "../../src/index";
+import { mountState, unmountAll } from "./mount";
 import { describeEdge, navigate } from "../../src/edgenav";
 import type { EdgeGeom } from "../../src/layout";
-// @ts-ignore plain JS fixture
-import { FakeModel } from "../fake-model.mjs";
 // @ts-ignore plain JS fixture
 import { smallState, makeInspector } from "../fake.mjs";
 import { PROTOCOL } from "./fixtures";
 
-let views: View[] = [];
-afterEach(() => {
-  views.forEach((v) => v.destroy());
-  views = [];
-  document.body.replaceChildren();
-});
+afterEach(unmountAll);
 
 function mount(overrides: Record<string, unknown> = {}) {
-  const model = new FakeModel(smallState({ protocol: PROTOCOL, ...overrides }));
-  const el = document.createElement("div");
-  document.body.append(el);
-  const view = createView(model, el);
-  view.network.draw();
-  views.push(view);
+  const { model, el, view } = mountState(smallState({ protocol: PROTOCOL, ...overrides }));
   const canvas = view.network.canvas;
   const press = (key: string, target: Element = canvas) => {
     const ev = new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true });

@@ -1,29 +1,14 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { createView, type View } from "../../src/index";
+import { mountState, unmountAll } from "./mount";
 import { checkMessage, dataKw } from "../../src/protocol";
 import { formatEta, progressText, normaliseStatus } from "../../src/status";
 import type { CommandMessage, ProtocolTable } from "../../src/types";
-// @ts-ignore plain JS fixture
-import { FakeModel } from "../fake-model.mjs";
 import { FIXTURES, PROTOCOL, fixtureState } from "./fixtures";
 
-let views: View[] = [];
 function mount(overrides: Record<string, unknown> = {}) {
-  const model = new FakeModel(fixtureState(overrides));
-  const el = document.createElement("div");
-  document.body.append(el);
-  const view = createView(model, el);
-  view.network.draw();
-  views.push(view);
-  const $ = <T extends Element = HTMLElement>(sel: string) => el.querySelector(sel) as T;
-  const $$ = <T extends Element = HTMLElement>(sel: string) => Array.from(el.querySelectorAll(sel)) as T[];
-  return { model, el, view, $, $$ };
+  return mountState(fixtureState(overrides));
 }
-afterEach(() => {
-  views.forEach((v) => v.destroy());
-  views = [];
-  document.body.replaceChildren();
-});
+afterEach(unmountAll);
 
 const idle = { state: "idle", text: "", step: 0, steps: 0 };
 /** Commands only the Python API sends (no page control). */

@@ -1,12 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 // @ts-ignore node built-in (the unit tests run in Node)
 import { readFileSync } from "node:fs";
-import { createView, type View } from "../../src/index";
+import { mountState, unmountAll } from "./mount";
 import { paint } from "../../src/paint";
 import { computeLayout } from "../../src/layout";
 import { LIGHT, PaletteReader, PALETTE_VARS } from "../../src/theme";
-// @ts-ignore plain JS fixture
-import { FakeModel } from "../fake-model.mjs";
 // @ts-ignore plain JS fixture
 import { smallState } from "../fake.mjs";
 import { PROTOCOL } from "./fixtures";
@@ -36,28 +34,19 @@ function rgb(c: string): number[] {
 // vitest runs from js/ (happy-dom replaces import.meta.url's scheme)
 const css: string = readFileSync("src/widget.css", "utf8");
 
-let views: View[] = [];
 beforeEach(() => {
   const style = document.createElement("style");
   style.textContent = `${css}\n${DARK_RULE}`;
   document.head.append(style);
 });
 afterEach(() => {
-  views.forEach((v) => v.destroy());
-  views = [];
+  unmountAll();
   document.head.replaceChildren();
-  document.body.replaceChildren();
   for (const a of ["data-jp-theme-light", "data-jp-theme-name"]) document.body.removeAttribute(a);
 });
 
 function mount(overrides: Record<string, unknown> = {}) {
-  const model = new FakeModel(smallState({ protocol: PROTOCOL, ...overrides }));
-  const el = document.createElement("div");
-  document.body.append(el);
-  const view = createView(model, el);
-  view.network.draw();
-  views.push(view);
-  return { model, el, view };
+  return mountState(smallState({ protocol: PROTOCOL, ...overrides }));
 }
 
 describe("palette from the theme's CSS variables", () => {

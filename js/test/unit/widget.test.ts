@@ -1,29 +1,18 @@
 import { afterEach, describe, expect, it } from "vitest";
-import widget, { createView, type View } from "../../src/index";
+import widget, { createView } from "../../src/index";
+import { mountState, unmountAll } from "./mount";
 // @ts-ignore plain JS fixture
 import { FakeModel } from "../fake-model.mjs";
 // @ts-ignore plain JS fixture
 import { smallState, makeNetwork, makeInspector, makeMetricsRows, metricsBytes, makeVersions } from "../fake.mjs";
 import { PROTOCOL } from "./fixtures";
 
-let views: View[] = [];
 function mount(overrides: Record<string, unknown> = {}) {
-  const model = new FakeModel(smallState({ protocol: PROTOCOL, ...overrides }));
-  const el = document.createElement("div");
-  document.body.append(el);
-  const view = createView(model, el);
-  view.network.draw();
-  views.push(view);
-  const $ = <T extends Element = HTMLElement>(sel: string) => el.querySelector(sel) as T;
-  const $$ = (sel: string) => Array.from(el.querySelectorAll(sel)) as HTMLElement[];
-  const click = (sel: string) => ($<HTMLElement>(sel)).click();
-  return { model, el, view, $, $$, click };
+  const m = mountState(smallState({ protocol: PROTOCOL, ...overrides }));
+  const click = (sel: string) => (m.$<HTMLElement>(sel)).click();
+  return { ...m, click };
 }
-afterEach(() => {
-  views.forEach((v) => v.destroy());
-  views = [];
-  document.body.replaceChildren();
-});
+afterEach(unmountAll);
 
 describe("render", () => {
   it("is an anywidget module whose render returns a cleanup that removes listeners", () => {
