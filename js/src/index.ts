@@ -93,6 +93,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   const netCard = h("div", { class: "kw-card kw-network-card" }, network.el,
     h("div", { class: "kw-hint kw-muted", text: "Click an edge to inspect it (keyboard: Tab to the picture, arrows, Enter). Faded = less important; red = symbolic." }));
   const side = h("div", { class: "kw-side" }, inspector.el, h("div", { class: "kw-card" }, chart.el), formula.el);
+  // -- feature panels: create them above this line and place them in the layout below --
   root.append(header, controls.el, errorBox.el, h("div", { class: "kw-main" }, netCard, side), timeline.el);
   el.append(root);
 
@@ -161,6 +162,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
     ["change:versions", answered],
     ["change:inspector", answered],
     ["msg:custom", onCustom],
+    // -- feature handlers: add new entries above this line --
   ];
   for (const [ev, cb] of handlers) model.on(ev, cb);
 
@@ -183,6 +185,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
       unwatchTheme();
       themeTimers.splice(0).forEach(clearTimeout);
       root.removeEventListener("keydown", onKeydown);
+      // -- feature teardown: add above this line --
       network.destroy();
       chart.destroy();
       controls.destroy();

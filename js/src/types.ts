@@ -140,6 +140,7 @@ export interface Traits {
   library: string[];
   has_data: boolean;
   protocol: ProtocolTable | Record<string, never>;
+  // -- feature traits: add new traits above this line --
 }
 
 /** The anywidget model of KANWidget, typed by its traits. */

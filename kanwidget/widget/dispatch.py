@@ -96,6 +96,7 @@ HANDLERS: dict[str, Handler] = {
     "unfix_symbolic": Handler(_unfix_symbolic),
     "undo": Handler(_undo),
     "checkout": Handler(_checkout),
+    # -- feature handlers (imported from their own modules): add new entries above this line --
 }
 
 

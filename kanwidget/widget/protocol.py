@@ -148,6 +148,7 @@ _TABLE: tuple[Command, ...] = (
     Command("checkout", "change", False, "make a recorded version current",
             tooltip="click to check out", args=(Arg("id", "version", "version id", required=True),)),
     Command("close_inspector", "read", False, "close the inspector", label="Close", tooltip="Close inspector"),
+    # -- feature commands (data panel, data view, network editing, ...): add new entries above this line --
 )
 COMMANDS: dict[str, Command] = {c.name: c for c in _TABLE}
 

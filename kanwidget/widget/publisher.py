@@ -121,6 +121,7 @@ class Publisher:
             values["has_data"] = model.data is not None
         if "inspector" in parts:
             values["inspector"] = self.s.inspector.value(model)
+        # -- feature parts: add new parts above this line (and their names in ALL_PARTS) --
         return values
 
     def apply(self, values: dict[str, Any]) -> None:

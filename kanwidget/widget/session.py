@@ -25,6 +25,9 @@ class Session:
     def __init__(self, widget: Any, model: "KAN", dataset: dict[str, Any] | None = None) -> None:
         self.widget = widget
         self.model = model
+        #: the function behind the data when known (a preset, a typed formula, `KANWidget(target=...)`):
+        #: a callable mapping a (N, n_in) tensor to (N, n_out); None for points given from Python
+        self.target: Any = None
         self.rows = LossRows()
         self.publisher = Publisher(self)
         self.trainer = Trainer(self)

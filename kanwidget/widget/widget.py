@@ -51,6 +51,7 @@ class KANWidget(anywidget.AnyWidget):
     library = traitlets.List().tag(sync=True)
     has_data = traitlets.Bool(False).tag(sync=True)
     protocol = traitlets.Dict(page_table()).tag(sync=True)   # the command table (kanwidget.widget.protocol)
+    # -- feature traits: add new traits above this line --
 
     def __init__(self, model: "KAN", dataset: dict[str, Any] | None = None, **kwargs: Any) -> None:
         if not _BUNDLE_OK:
@@ -143,6 +144,8 @@ class KANWidget(anywidget.AnyWidget):
 
     def checkout(self, id: int) -> "KAN":  # noqa: A002 - the protocol's name
         return self._run("checkout", id=id)
+
+    # -- feature methods: add new public methods above this line --
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for background work (a fit, a long command, inspector candidates); True when all ended."""
