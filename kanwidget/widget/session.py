@@ -28,6 +28,8 @@ class Session:
         #: the function behind the data when known (a preset, a typed formula, `KANWidget(target=...)`):
         #: a callable mapping a (N, n_in) tensor to (N, n_out); None for points given from Python
         self.target: Any = None
+        #: "regression" or "classification" (labels 0/1; the data panel's classification presets)
+        self.task: str = "regression"
         self.rows = LossRows()
         self.publisher = Publisher(self)
         self.trainer = Trainer(self)
