@@ -20,6 +20,7 @@ from kanwidget.core.operations import plot as plot_module
 from kanwidget.core.operations import checkpoints, pykan_api, pykan_import
 from kanwidget.core.operations import discover as discover_module
 from kanwidget.core.operations import snapping, tidy as tidy_ops
+from kanwidget.core.operations import reshape
 from kanwidget.core.network import limits, model_args, mult_nodes
 from kanwidget.core.network.history import Lineage, Version
 from kanwidget.core.network.state import ModelState
@@ -379,6 +380,9 @@ class KAN(nn.Module):
     discover = discover_module.discover
     snap_symbolic = snapping.snap_symbolic
     clean_formula = tidy_ops.clean_formula
+    # editing the shape (operations/reshape.py): each a new model, one version
+    add_node, delete_node, regrid = reshape.add_node, reshape.delete_node, reshape.regrid
+    add_layer, delete_layer, reinit = reshape.add_layer, reshape.delete_layer, reshape.reinit
 
     # pykan's names (operations/pykan_api.py)
     get_act, get_fun, get_range = pykan_api.get_act, pykan_api.get_fun, pykan_api.get_range
