@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from kanwidget.widget.protocol import (NEEDS_DATA, STOPPERS, TRAINERS, CommandError, parse_message, validate)
+from kanwidget.widget.dataview import handle_dataview  # dataview
 from kanwidget.widget.publisher import idle
 
 if TYPE_CHECKING:
@@ -98,6 +99,8 @@ HANDLERS: dict[str, Handler] = {
     "checkout": Handler(_checkout),
     # -- feature handlers (imported from their own modules): add new entries above this line --
 }
+#: view settings (read-only): run at once, never pause a fit nor wait behind a command
+VIEW_HANDLERS: dict[str, Callable[..., tuple[Any, str]]] = {"dataview": handle_dataview}
 
 
 def _work(handler: Handler, s: "Session", args: dict[str, Any], stop: threading.Event) -> tuple[Any, str]:
@@ -122,6 +125,8 @@ class CommandRunner:
     def run(self, name: str, raw_args: dict[str, Any], background: bool = False) -> Any:
         """Run command `name`; background=True (the page) runs fits and long commands in a thread."""
         s = self.s
+        if name in VIEW_HANDLERS:
+            return VIEW_HANDLERS[name](s, None, **validate(name, raw_args, s.model_info()))[0]
         if name in STOPPERS or name == "close_inspector":
             validate(name, raw_args, s.model_info())
             if name == "close_inspector":

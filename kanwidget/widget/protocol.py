@@ -8,7 +8,8 @@ trait, `page_table()`) all read it, so a protocol change is one edit here.
 Validation checks every field: the command name against the table, the args against the keys the
 command takes, numbers for type, range and float overflow (an error always names the argument),
 edges against the current model, function names against the symbolic library, version ids
-against the history. Strings are compared, never evaluated. Bounds that depend on the model
+against the history. Strings are compared, never evaluated. `floats` is a list of finite numbers
+(nullable: null allowed); its length is checked by the command's handler against the model. Bounds that depend on the model
 (edge indices, the refine grid, version ids, library names) come from `ModelInfo`.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from kanwidget.core.operations.training import OPTIMISERS
 PROTOCOL_VERSION = 1
 KINDS = ("stop", "read", "train", "change")
 #: argument types: numbers, a flag, one of fixed choices, library function name(s), an edge index, a version id
-ARG_TYPES = ("int", "float", "bool", "choice", "function", "functions", "edge_index", "version")
+ARG_TYPES = ("int", "float", "bool", "choice", "function", "functions", "edge_index", "version", "floats")
 #: which part of an edge an `edge_index` argument names
 EDGE_ROLES = ("layer", "in", "out")
 MAX_GRID = 1000
@@ -148,6 +149,15 @@ _TABLE: tuple[Command, ...] = (
     Command("checkout", "change", False, "make a recorded version current",
             tooltip="click to check out", args=(Arg("id", "version", "version id", required=True),)),
     Command("close_inspector", "read", False, "close the inspector", label="Close", tooltip="Close inspector"),
+    Command("dataview", "read", False, "data view settings: the inputs on the axes, the output shown, the values "
+            "every input is held at off the axes (null: the data's medians) and the cells per axis", args=(
+                Arg("x_axis", "int", "input on the horizontal axis", 0, low=0, high=10_000, label="x axis"),
+                Arg("y_axis", "int", "input on the vertical axis (models with 2 or more inputs)", 1, low=0,
+                    high=10_000, label="y axis"),
+                Arg("output", "int", "output shown", 0, low=0, high=10_000, label="output"),
+                Arg("held", "floats", "one value per input: where the inputs off the axes are held (null: the "
+                    "data's medians)", None, nullable=True, label="held"),
+                Arg("resolution", "int", "cells per axis", 100, low=8, high=256, label="cells"))),  # dataview
     # -- feature commands (data panel, data view, network editing, ...): add new entries above this line --
 )
 COMMANDS: dict[str, Command] = {c.name: c for c in _TABLE}
@@ -284,6 +294,14 @@ def _check_functions(a: Arg, value: Any, library: Sequence[str]) -> list[str] | 
     return names
 
 
+def _check_floats(a: Arg, value: Any) -> list[float] | None:
+    if value is None and a.nullable:
+        return None
+    if not isinstance(value, (list, tuple)):
+        raise CommandError(f"{a.name} must be a list of numbers, got {_show(value)}")
+    return [_check_float(Arg(f"{a.name} entry", "float", a.help), v) for v in value]
+
+
 def _check_version(a: Arg, value: Any, info: ModelInfo) -> int:
     value = _as_int(value)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -326,6 +344,8 @@ def _check_arg(a: Arg, value: Any, clean: Mapping[str, Any], info: ModelInfo) ->
         return _check_functions(a, value, info.library)
     if a.type == "edge_index":
         return _check_int(a, value, 0, _edge_high(a, clean, info))
+    if a.type == "floats":
+        return _check_floats(a, value)
     return _check_version(a, value, info)
 
 

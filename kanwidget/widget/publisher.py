@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 from kanwidget.widget import snapshot
+from kanwidget.widget.dataview import DataView
 from kanwidget.widget.protocol import CommandError
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 MIN_INTERVAL = 0.1
 #: share of the wall time graph + curves updates may take during a fit
 GRAPH_BUDGET = 0.05
-ALL_PARTS = frozenset({"graph", "formula", "versions", "metrics", "library", "has_data", "inspector"})
+ALL_PARTS = frozenset({"graph", "formula", "versions", "metrics", "library", "has_data", "inspector", "dataview"})
 
 
 class KANWidgetWarning(RuntimeWarning):
@@ -46,6 +47,7 @@ class Publisher:
         self.next_tick = 0.0
         self.next_graph = 0.0
         self.graph_cost = 0.0
+        self.dataview = DataView()            # the data view's settings, target cache and pacing
 
     # ------------------------------------------------------------ when
     def busy_elsewhere(self) -> bool:
@@ -57,6 +59,7 @@ class Publisher:
         now = time.monotonic()
         self.next_tick = now + MIN_INTERVAL
         self.next_graph = now + max(MIN_INTERVAL, self.graph_cost / GRAPH_BUDGET)
+        self.dataview.paced(now)
 
     def tick(self, status: dict[str, Any]) -> None:
         """A throttled update during a fit (called from its step events)."""
@@ -69,6 +72,9 @@ class Publisher:
         graph_due = now >= self.next_graph
         if graph_due:
             parts.add("graph")
+        view_due = self.dataview.due(now)
+        if view_due:
+            parts.add("dataview")
         started = time.perf_counter()
         values = self.compute(parts)
         values["status"] = status
@@ -77,8 +83,10 @@ class Publisher:
         after = time.monotonic()
         self.next_tick = after + MIN_INTERVAL
         if graph_due:
-            self.graph_cost = cost
+            self.graph_cost = cost - (self.dataview.cost if view_due else 0.0)
             self.next_graph = after + max(MIN_INTERVAL, cost / GRAPH_BUDGET)
+        if view_due:
+            self.dataview.paced(after)
 
     def refresh(self, parts: Iterable[str], status: dict[str, Any] | None = None) -> bool:
         """Recompute `parts` (plus the dirty ones) and publish them with `status` in one message.
@@ -86,6 +94,8 @@ class Publisher:
         While another thread's activity runs, only marks them dirty (and sets `status`); False then.
         """
         parts = set(parts)
+        if parts & {"graph", "has_data"}:
+            parts.add("dataview")             # the data view follows the model and the data
         if self.busy_elsewhere():
             with self.lock:
                 self.dirty |= parts
@@ -121,6 +131,8 @@ class Publisher:
             values["has_data"] = model.data is not None
         if "inspector" in parts:
             values["inspector"] = self.s.inspector.value(model)
+        if "dataview" in parts:
+            values["dataview"], values["dataview_data"] = self.dataview.payload(model, self.s.target, self.s.task)
         # -- feature parts: add new parts above this line (and their names in ALL_PARTS) --
         return values
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import anywidget
 import traitlets
 
+from kanwidget.widget import dataview as dataview_module
 from kanwidget.widget.dispatch import PAUSE_TIMEOUT
 from kanwidget.widget.protocol import defaults, page_table
 from kanwidget.widget.publisher import ALL_PARTS, KANWidgetWarning, idle  # noqa: F401 - re-exported
@@ -51,15 +52,20 @@ class KANWidget(anywidget.AnyWidget):
     library = traitlets.List().tag(sync=True)
     has_data = traitlets.Bool(False).tag(sync=True)
     protocol = traitlets.Dict(page_table()).tag(sync=True)   # the command table (kanwidget.widget.protocol)
+    dataview = traitlets.Dict().tag(sync=True)          # data view meta (kanwidget.widget.dataview)
+    dataview_data = traitlets.Bytes(b"").tag(sync=True)  # its float32 LE arrays (meta["arrays"])
     # -- feature traits: add new traits above this line --
 
-    def __init__(self, model: "KAN", dataset: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(self, model: "KAN", dataset: dict[str, Any] | None = None, target: Any = None,
+                 **kwargs: Any) -> None:
         if not _BUNDLE_OK:
             missing = ", ".join(str(p) for p in (ESM_PATH, CSS_PATH) if not p.is_file())
             raise RuntimeError(BUNDLE_MISSING.format(missing=missing or "found after import"))
         model, note = _accept_model(model)
         super().__init__(**kwargs)
         self._session = Session(self, model, dataset)
+        if target is not None:
+            self.target = target
         if note:
             self._session.publisher.set_status(idle(note))
         self.on_msg(lambda _w, content, _buffers=None: self._session.runner.handle_message(content))
@@ -144,6 +150,30 @@ class KANWidget(anywidget.AnyWidget):
 
     def checkout(self, id: int) -> "KAN":  # noqa: A002 - the protocol's name
         return self._run("checkout", id=id)
+
+    @property
+    def target(self) -> Any:
+        """The function behind the data (an (N, n_in) tensor -> (N, n_out)), or None: the data view's target."""
+        return self._session.target
+
+    @target.setter
+    def target(self, fn: Any) -> None:
+        self._session.target = dataview_module.check_target(fn, self.model)
+        self._session.publisher.refresh({"dataview"})
+
+    def configure_dataview(self, x_axis: int | None = None, y_axis: int | None = None, output: int | None = None,
+                           held: Sequence[float] | None = None, resolution: int | None = None) -> Any:
+        """Data view settings (None keeps a setting; held=None: the data's medians); returns the ViewConfig."""
+        c = self._session.publisher.dataview.config
+        return self._run("dataview", x_axis=c.x_axis if x_axis is None else x_axis,
+                         y_axis=c.y_axis if y_axis is None else y_axis, output=c.output if output is None else output,
+                         held=None if held is None else list(held),
+                         resolution=c.resolution if resolution is None else resolution)
+
+    def save_dataview(self, path: str | Path) -> Path:
+        """Save the data view (target / prediction / residual with the points) as PNG or SVG (by suffix)."""
+        from kanwidget.widget.dataview_export import save_dataview
+        return save_dataview(self.dataview, self.dataview_data, path)
 
     # -- feature methods: add new public methods above this line --
 
