@@ -40,6 +40,7 @@ class LineageEvents:
         if self._lineage is not model.lineage:
             self.detach()
             self._lineage = model.lineage
+            self._lineage.viewers = getattr(self._lineage, "viewers", 0) + 1   # fit hides its bar (we show progress)
             for event, fn in self._handlers.items():
                 model.on(event, fn)
         self.s.model = model
@@ -48,6 +49,7 @@ class LineageEvents:
         if self._lineage is not None:
             for event, fn in self._handlers.items():
                 self._lineage.off(event, fn)
+            self._lineage.viewers = max(0, getattr(self._lineage, "viewers", 1) - 1)
             self._lineage = None
 
     # ------------------------------------------------------------ handlers

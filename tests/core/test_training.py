@@ -38,11 +38,23 @@ def test_adam_minibatch_and_regularisation_float32():
 
 def test_progress_bar_format_and_silence(reference_dataset, capsys):
     model = KAN(width=[2, 2, 1], grid=3, seed=0)
-    model.fit(reference_dataset, steps=2, verbose=True, opt="Adam", lr=1e-2)
-    out = capsys.readouterr().out
-    assert "| train_loss: " in out and "| test_loss: " in out and "| reg: " in out and "2/2" in out
+    res = model.fit(reference_dataset, steps=2, verbose=True, opt="Adam", lr=1e-2)
+    bar = capsys.readouterr().err            # tqdm's bar, on stderr as pykan's
+    final = bar.split("\r")[-1]              # the bar as last drawn
+    assert f"| train_loss: {res['train_loss'][-1]:.2e} | test_loss: {res['test_loss'][-1]:.2e} | reg: " in final
+    assert "100%" in final and "2/2 [" in final and ("it/s]" in final or "s/it]" in final)   # rate and ETA
     model.fit(reference_dataset, steps=2, verbose=False, opt="Adam", lr=1e-2)
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr() == ("", "")
+
+
+def test_progress_bar_is_hidden_while_a_view_is_attached(reference_dataset, capsys):
+    model = KAN(width=[2, 2, 1], grid=3, seed=0)
+    model.lineage.viewers += 1               # what a KANWidget does when it subscribes
+    model.fit(reference_dataset, steps=2, verbose=True, opt="Adam", lr=1e-2)
+    assert capsys.readouterr() == ("", "")
+    model.lineage.viewers -= 1
+    model.fit(reference_dataset, steps=2, verbose=True, opt="Adam", lr=1e-2)
+    assert "2/2 [" in capsys.readouterr().err
 
 
 def test_grid_update_keeps_the_function(reference_dataset):

@@ -89,6 +89,9 @@ class Lineage:
         self._activities: list[Activity] = []
         self._change_depth = 0
         self._next_id = 0
+        #: views attached to this lineage (a KANWidget counts itself while subscribed); fit hides its
+        #: progress bar while this is > 0 because the view shows progress itself
+        self.viewers = 0
 
     def __deepcopy__(self, memo: dict) -> "Lineage":
         """A copied model starts a lineage of its own: same versions, no subscribers, fresh lock."""

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import math
-import sys
 import threading
-import time
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -16,14 +14,13 @@ from kanwidget.core.data import validate_dataset
 from kanwidget.core.network.history import Activity
 from kanwidget.core.numerics.optim import LBFGS, Adam
 from kanwidget.core.operations.fit_config import OPTIMISERS, FitConfig  # noqa: F401 - OPTIMISERS re-exported
+from kanwidget.core.operations.fit_progress import PRINT_INTERVAL, FitProgress  # noqa: F401 - re-exported
+from kanwidget.core.operations.fit_results import FitResults
 from kanwidget.core.operations.plateau import StallWatch, escape_generator, redraw_edges
 from kanwidget.core.operations.metrics import fit_extras
 
 if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
-
-PRINT_INTERVAL = 0.1  # seconds between progress-line updates (notebooks keep every write as output)
-
 
 @dataclass(frozen=True)
 class FitStep:
@@ -138,8 +135,12 @@ def fit(model: "KAN", dataset: dict[str, Tensor], opt: str = "LBFGS", steps: int
         save_fig: bool = False, save_fig_freq: int = 1, img_folder: str | None = None,
         in_vars: Sequence[str] | None = None, out_vars: Sequence[str] | None = None, beta: float = 3.0,
         display_metrics: Sequence[str] | None = None, singularity_avoiding: bool = False,
-        y_th: float = 1000.0) -> dict[str, list[float]]:
-    """Train the model; returns {"train_loss", "test_loss", "reg"} per step (RMSE for the default loss).
+        y_th: float = 1000.0) -> FitResults:
+    """Train the model; returns {"train_loss", "test_loss", "reg"} per step (RMSE for the default loss),
+    a dict (FitResults: a plain dict with a one-line repr).
+
+    verbose: show pykan's progress bar (tqdm.auto: losses, rate, estimate); hidden while a view
+    (KANWidget) is attached to the lineage (`lineage.viewers`), which shows progress itself.
 
     opt: "LBFGS" (strong-Wolfe line search, `max_iter` inner iterations per step) or "Adam".
     lamb > 0 turns on sparsity regularisation (lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff).
@@ -173,7 +174,7 @@ def fit(model: "KAN", dataset: dict[str, Tensor], opt: str = "LBFGS", steps: int
             with lineage.change(model, "init"):
                 pass
         model.data = dataset
-        return extras.finish(_run(model, data, config, activity))
+        return FitResults(extras.finish(_run(model, data, config, activity)))
 
 
 def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activity) -> dict[str, list[float]]:
@@ -221,8 +222,7 @@ def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activi
         model.fit_generator.set_state(rng_saved)
 
     lineage.emit("fit_start", model, cfg.steps)
-    started = time.perf_counter()
-    last_print = -math.inf
+    progress = FitProgress(cfg.steps, cfg.verbose, getattr(lineage, "viewers", 0), cfg.log)
     stop_reason = ""
     failure: BaseException | None = None
     failed_step = 0
@@ -303,22 +303,14 @@ def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activi
             break
         activity.done = step + 1
         lineage.emit("step", info)
-        now = time.perf_counter()
-        if cfg.verbose and info.stall:
-            sys.stdout.write(f"\r| step {step + 1}: {info.stall}\n")
-        if cfg.verbose and ((step % cfg.log == 0 and now - last_print >= PRINT_INTERVAL) or step == cfg.steps - 1):
-            last_print = now
-            elapsed = now - started
-            sys.stdout.write(f"\r| train_loss: {train_v:.2e} | test_loss: {test_v:.2e} | reg: {reg_v:.2e} | "
-                             f"{step + 1}/{cfg.steps} [{elapsed:.1f}s]")
-            sys.stdout.flush()
+        if info.stall:
+            progress.note(f"| step {step + 1}: {info.stall}")
+        progress.step(step + 1, cfg.steps, train_v, test_v, reg_v)
     if watch is not None and results["train_loss"] and watch.worse_than_before(results["train_loss"][-1]):
         _restore_before_escape(model, live, watch)
         stop_reason = (stop_reason + "; " if stop_reason else "") + \
             f"the escape ended worse: kept the state from before it (train RMSE {watch.best_before[0]:.2e})"
-    if cfg.verbose:
-        sys.stdout.write(f" ({stop_reason})\n" if stop_reason else "\n")
-        sys.stdout.flush()
+    progress.close(stop_reason)
     completed = len(results["train_loss"])
     if cfg.record and completed:
         with lineage.change(model, f"fit {cfg.opt} x{completed}",
