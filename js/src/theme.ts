@@ -1,6 +1,7 @@
 /**
  * Canvas colours from the page's theme. widget.css defines `--kw-canvas-*` variables from the
- * Jupyter theme variables (`--jp-*`, light fallbacks; system colours under `forced-colors`); the
+ * Jupyter theme variables (`--jp-*`; without them, fallbacks that follow the page's `color-scheme`, as in
+ * marimo's dark mode; system colours under `forced-colors`); the
  * canvases read them here at draw time, so the pictures follow light, dark and high-contrast themes.
  */
 
@@ -134,7 +135,10 @@ function rawValues(el: Element | null): { raw: string[]; scale: string; alpha: s
   const raw = KEYS.map((k) => cs.getPropertyValue(PALETTE_VARS[k]).trim());
   const scale = cs.getPropertyValue(LINE_SCALE_VAR).trim();
   const alpha = cs.getPropertyValue(MIN_ALPHA_VAR).trim();
-  return { raw, scale, alpha, key: `${raw.join("|")}|${scale}|${alpha}` };
+  // Without Jupyter's variables the fallbacks are `light-dark(...)` (widget.css): the same raw text gives
+  // other colours when the page's color-scheme flips (marimo dark mode), so the scheme is part of the key.
+  const scheme = cs.getPropertyValue("color-scheme").trim();
+  return { raw, scale, alpha, key: `${raw.join("|")}|${scale}|${alpha}|${scheme}` };
 }
 
 /** Resolves CSS colour strings in the context of `el`; "" where the value is empty or not a colour. */
