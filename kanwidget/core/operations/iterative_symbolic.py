@@ -13,6 +13,7 @@ from torch import Tensor
 from kanwidget.core.network.history import Activity
 from kanwidget.core.numerics.symbolic import SymbolicFunction
 from kanwidget.core.operations.symbolic_edges import SymbolicChoice, best_fits
+from kanwidget.core.operations.symbolic_log import EdgeLog
 
 if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
@@ -32,6 +33,7 @@ def fix_most_certain_first(model: KAN, xs: Tensor, fns: list[SymbolicFunction], 
     lineage = model.lineage
     activity.total = sum(int((layer.numeric_mask > 0).sum()) for layer in model.layers)
     lineage.emit("progress", activity)
+    log = EdgeLog(activity.total, bool(verbose))
     choices: list[SymbolicChoice] = []
     while True:
         activity.check()
@@ -39,18 +41,18 @@ def fix_most_certain_first(model: KAN, xs: Tensor, fns: list[SymbolicFunction], 
         eligible = [b for b in bests if b.r2 >= r2_threshold]
         if not eligible:
             choices.extend(SymbolicChoice(b.l, b.i, b.j, None, b.r2) for b in bests)
-            if verbose:
-                for b in bests:
-                    print(f"keeping ({b.l},{b.i},{b.j}) as spline: best {b.fn.name}, r2={b.r2:.6f}")
+            for b in bests:
+                log.edge(f"keeping ({b.l},{b.i},{b.j}) as spline: best {b.fn.name}, r2={b.r2:.6f}", None, b.r2)
+            log.finish()
             return choices
         top = max(b.r2 for b in eligible)
         pick = min((b for b in eligible if b.r2 >= top - R2_TIE), key=lambda b: (b.fn.complexity, -b.r2))
         model.layers[pick.l].set_symbolic(pick.i, pick.j, pick.fn.name, pick.params)
         choices.append(SymbolicChoice(pick.l, pick.i, pick.j, pick.fn.name, pick.r2))
-        if verbose:
-            print(f"fixing ({pick.l},{pick.i},{pick.j}) with {pick.fn.name}, r2={pick.r2:.6f}, "
-                  f"c={pick.fn.complexity}; {len(bests) - 1} edges left")
+        log.edge(f"fixing ({pick.l},{pick.i},{pick.j}) with {pick.fn.name}, r2={pick.r2:.6f}, "
+                 f"c={pick.fn.complexity}; {len(bests) - 1} edges left", pick.fn.name, pick.r2)
         lineage.advance(activity, 1)
         if len(bests) == 1:
+            log.finish()
             return choices
         model.fit(model.data, opt="LBFGS", steps=refit_steps, update_grid=False, record=False, verbose=False)

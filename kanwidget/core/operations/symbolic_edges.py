@@ -10,6 +10,7 @@ from torch import Tensor
 
 from kanwidget.core.checks import check_bool, check_float, check_int
 from kanwidget.core.operations.simplify import require_inputs
+from kanwidget.core.operations.symbolic_log import EdgeLog
 from kanwidget.core.network.history import Activity
 from kanwidget.core.numerics.symbolic import SymbolicFunction, fit_affine_batched, get_functions, rank_candidates
 
@@ -187,18 +188,19 @@ def auto_symbolic(model: "KAN", lib: Sequence[str] | None = None, weight_simple:
             return choices
         activity.total = sum(int((layer.numeric_mask > 0).sum()) for layer in model.layers)
         lineage.emit("progress", activity)
+        log = EdgeLog(activity.total, bool(verbose))
         for chunk in best_fits(model, xs, fns, weight_simple, a_range, b_range, activity):
             for b in chunk:
                 keep = b.r2 < r2_threshold
                 if not keep:
                     model.layers[b.l].set_symbolic(b.i, b.j, b.fn.name, b.params)
                 choices.append(SymbolicChoice(b.l, b.i, b.j, None if keep else b.fn.name, b.r2))
-                if verbose:
-                    what = f"keeping ({b.l},{b.i},{b.j}) as spline: best {b.fn.name}" if keep else \
-                        f"fixing ({b.l},{b.i},{b.j}) with {b.fn.name}"
-                    print(f"{what}, r2={b.r2:.6f}, c={b.fn.complexity}")
+                what = f"keeping ({b.l},{b.i},{b.j}) as spline: best {b.fn.name}" if keep else \
+                    f"fixing ({b.l},{b.i},{b.j}) with {b.fn.name}"
+                log.edge(f"{what}, r2={b.r2:.6f}, c={b.fn.complexity}", None if keep else b.fn.name, b.r2)
             lineage.advance(activity, len(chunk))
         activity.check()
+        log.finish()
         ch.label = f"auto_symbolic ({sum(c.name is not None for c in choices)} edges)"
     return choices
 
