@@ -7,10 +7,14 @@ import { FormulaPanel } from "./formula";
 import { InspectorPanel } from "./inspector";
 import { LossChart } from "./losschart";
 import { NetworkView } from "./network";
+import { liveNodes } from "./layout";
 import { changesModel, normaliseProtocol } from "./protocol";
 import { ErrorBox, StatusLine, normaliseStatus } from "./status";
 import { watchTheme } from "./theme";
 import { Timeline } from "./timeline";
+import { ExportBar } from "./export";   // present + export
+import { PresentMode } from "./present";
+import { PinToggle } from "./pin";   // pin to the side (issue 11 item 7)
 import type { AnyWidget } from "@anywidget/types";
 import type { Callback, Graph, ProtocolTable, SendCommand, Traits, WidgetModel } from "./types";
 
@@ -93,6 +97,17 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   const netCard = h("div", { class: "kw-card kw-network-card" }, network.el,
     h("div", { class: "kw-hint kw-muted", text: "Click an edge to inspect it (keyboard: Tab to the picture, arrows, Enter). Faded = less important; red = symbolic." }));
   const side = h("div", { class: "kw-side" }, inspector.el, h("div", { class: "kw-card" }, chart.el), formula.el);
+  // present + export: header buttons (Next, Present, Full screen), Save PNG / SVG under the picture
+  const present = new PresentMode({
+    root, send,
+    setPresenting: (on) => { model.set("presenting", on); model.save_changes(); },
+    redraw: () => { network.themeChanged(); network.scheduleDraw(); chart.themeChanged(); chart.schedule(); },
+  });
+  const exportBar = new ExportBar(network, (m) => errorBox.update(m));
+  header.append(present.el);
+  netCard.append(exportBar.el, present.note);
+  const pin = new PinToggle(root, el);   // pin: keeps the widget in view while the notebook scrolls
+  header.append(pin.el);
   // -- feature panels: create them above this line and place them in the layout below --
   root.append(header, controls.el, errorBox.el, h("div", { class: "kw-main" }, netCard, side), timeline.el);
   el.append(root);
@@ -101,7 +116,11 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   const onGraph = () => {
     const graph = (get("graph") ?? null) as Graph | null;
     const ok = graph && Array.isArray(graph.width) ? graph : null;
-    shape.textContent = ok ? `[${ok.width.join(", ")}]` : "";
+    // the shape counts live nodes (hidden nodes left without edges by pruning are not drawn)
+    const live = ok ? liveNodes(ok).map((row) => row.filter(Boolean).length) : [];
+    shape.textContent = ok ? `[${live.join(", ")}]` : "";
+    const gone = ok ? ok.width.reduce((a, n) => a + n, 0) - live.reduce((a, n) => a + n, 0) : 0;
+    shape.title = gone ? `${gone} node${gone > 1 ? "s" : ""} without edges (pruned) not drawn; the model's width is [${ok?.width.join(", ")}]` : "";
     network.setData(ok, get("curves"));
     formula.update(get("formula"), ok?.out_vars ?? []);
   };
@@ -109,6 +128,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   const lockOthers = () => {
     const spec = (name: string) => table?.commands[name];
     timeline.lock(!spec("checkout") || (running && changesModel(spec("checkout"))));
+    present.lock(running || !table);
     const fix = spec("fix_symbolic");
     inspector.lock(!fix || (running && changesModel(fix)), !fix?.needs_data || get("has_data") !== false);
   };
@@ -162,6 +182,9 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
     ["change:versions", answered],
     ["change:inspector", answered],
     ["msg:custom", onCustom],
+    ["change:presenting", () => present.setPresenting(get("presenting") === true)],
+    ["change:next_step", () => present.update(get("next_step"))],
+    ["change:status", () => present.update(get("next_step"))],
     // -- feature handlers: add new entries above this line --
   ];
   for (const [ev, cb] of handlers) model.on(ev, cb);
@@ -174,6 +197,8 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   onMetrics();
   onInspector();
   onVersions();
+  present.setPresenting(get("presenting") === true);
+  present.update(get("next_step"));
 
   return {
     root,
@@ -185,6 +210,9 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
       unwatchTheme();
       themeTimers.splice(0).forEach(clearTimeout);
       root.removeEventListener("keydown", onKeydown);
+      present.destroy();
+      exportBar.destroy();
+      pin.destroy();
       // -- feature teardown: add above this line --
       network.destroy();
       chart.destroy();
@@ -202,5 +230,6 @@ function render({ model, el }: { model: WidgetModel; el: HTMLElement }): () => v
 export default { render } satisfies AnyWidget<Traits>;
 
 // Named exports for the browser harness and the benchmark (anywidget only uses the default export).
-export { computeLayout, preferredHeight } from "./layout";
+export { computeLayout, liveNodes, preferredHeight } from "./layout";
+export { SvgContext } from "./svgcontext";
 export { NetworkView } from "./network";

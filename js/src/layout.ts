@@ -15,6 +15,8 @@ export interface NodePos {
   importance: number;
   /** arity of a multiplication node (drawn as ×), 0 for an additive node */
   mult: number;
+  /** false for a hidden node left without any active edge (pruned away): not drawn, not counted */
+  live: boolean;
 }
 
 export interface EdgeGeom {
@@ -42,8 +44,10 @@ export interface Layout {
   /** Active edges only, in graph order. */
   edges: EdgeGeom[];
   nodeRadius: number;
-  /** Number of nodes drawn. */
+  /** Number of nodes drawn (live ones: inputs, outputs and hidden nodes with an active edge). */
   nodeCount: number;
+  /** Live nodes per level (the shape label): hidden nodes without any active edge are left out. */
+  liveWidth: number[];
   symbolicCount: number;
   /** Multiplication nodes drawn (as ×). */
   multCount: number;
@@ -71,11 +75,31 @@ export function levelY(level: number, levels: number, height: number): number {
   return height - PAD_Y - (level * span) / (levels - 1);
 }
 
+/**
+ * Which nodes are live, per level: inputs and outputs always; a hidden node when at least one active
+ * edge goes into it (into one of its subnodes for a product) or out of it. Pruned nodes have none.
+ */
+export function liveNodes(graph: Graph | null | undefined): boolean[][] {
+  const widths = graph?.width ?? [];
+  const L = widths.length;
+  const live = widths.map((n, level) => new Array<boolean>(Math.max(0, n | 0)).fill(level === 0 || level === L - 1));
+  (graph?.layers ?? []).forEach((layer, l) => {
+    for (const edge of layer?.edges ?? []) {
+      if (!edge || !edge.active) continue;
+      if (live[l] && edge.i < live[l].length) live[l][edge.i] = true;
+      const j = layer.owner ? layer.owner[edge.j] : edge.j;
+      if (live[l + 1] && j < live[l + 1].length) live[l + 1][j] = true;
+    }
+  });
+  return live;
+}
+
 export function computeLayout(graph: Graph | null | undefined, width: number, height: number): Layout {
-  const out: Layout = { width, height, levels: [], edges: [], nodeRadius: 4, nodeCount: 0, symbolicCount: 0, multCount: 0, edgesPerLayer: [] };
+  const out: Layout = { width, height, levels: [], edges: [], nodeRadius: 4, nodeCount: 0, liveWidth: [], symbolicCount: 0, multCount: 0, edgesPerLayer: [] };
   if (!graph || !Array.isArray(graph.width) || graph.width.length === 0) return out;
   const widths = graph.width;
   const L = widths.length;
+  const live = liveNodes(graph);
   let minSpacing = Infinity;
   for (let level = 0; level < L; level++) {
     const n = Math.max(0, widths[level] | 0);
@@ -85,12 +109,15 @@ export function computeLayout(graph: Graph | null | undefined, width: number, he
       const info = graph.nodes?.[level]?.[k];
       const imp = info?.importance;
       const mult = typeof info?.mult === "number" && info.mult > 0 ? info.mult : 0;
-      row.push({ x: nodeX(k, n, width), y, level, index: k, importance: typeof imp === "number" ? imp : 1, mult });
-      if (mult) out.multCount++;
+      const isLive = live[level]?.[k] ?? true;
+      row.push({ x: nodeX(k, n, width), y, level, index: k, importance: typeof imp === "number" ? imp : 1, mult, live: isLive });
+      if (mult && isLive) out.multCount++;
     }
     if (n > 0) minSpacing = Math.min(minSpacing, (width - 2 * PAD_X) / n);
     out.levels.push(row);
-    out.nodeCount += n;
+    const nLive = row.filter((p) => p.live).length;
+    out.liveWidth.push(nLive);
+    out.nodeCount += nLive;
   }
   const bandH = L > 1 ? (height - 2 * PAD_Y) / (L - 1) : height;
   out.nodeRadius = Math.max(1.5, Math.min(7, minSpacing * 0.28, bandH * 0.06));

@@ -159,7 +159,7 @@ function fmt(v: number): string {
 function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: number, height: number, pal: Palette): void {
   const pw = width - M.left - M.right;
   const ph = height - M.top - M.bottom;
-  ctx.font = `11px system-ui, -apple-system, "Segoe UI", sans-serif`;
+  ctx.font = `${Math.round(11 * Math.max(1, Math.min(1.6, pal.lineScale)))}px system-ui, -apple-system, "Segoe UI", sans-serif`;   // larger with the line scale (presentation mode)
   ctx.strokeStyle = pal.axis;
   ctx.lineWidth = pal.lineScale;
   ctx.strokeRect(M.left + 0.5, M.top + 0.5, pw, ph);

@@ -171,6 +171,18 @@ export class NetworkView {
     return stats;
   }
 
+  /**
+   * Paints the current picture into another 2-D context (the export: a PNG canvas at any scale, the
+   * SVG recorder of svgcontext.ts); dense layers are drawn as vectors there (no raster scratch).
+   */
+  paintTo(ctx: CanvasRenderingContext2D, dpr = 1): Layout | null {
+    const layout = this.layout;
+    if (!layout) return null;
+    const matching = this.curves && this.curves.count === edgeCount(this.graph) ? this.curves : null;
+    paint(ctx, layout, this.graph, matching, dpr, null, this.palette ?? this.paletteReader.read(this.el));
+    return layout;
+  }
+
   private updateLabels(layout: Layout): void {
     const items: HTMLLIElement[] = [];
     for (const g of layout.edges) {

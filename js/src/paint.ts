@@ -21,6 +21,45 @@ export function bucketAlpha(b: number): number {
   return 0.12 + (0.88 * (b + 1)) / BUCKETS;
 }
 
+/** Least opacity of an edge line of the least (LINE_FLOOR) and most (2 x LINE_FLOOR) important bucket. */
+export const LINE_FLOOR = 0.05;
+
+/**
+ * Each layer's importance scale: its largest active edge importance (1 when none is above 0).
+ * Importances are divided by it, so a wide layer whose edges all share a small attribution (the 64x64
+ * middle of [8,64,64,1]) still spans the opacity buckets; its ordering (faint = less important) stays.
+ */
+export function layerImportanceScale(layout: Layout): number[] {
+  const scale: number[] = [];
+  for (const g of layout.edges) {
+    const v = g.edge.importance;
+    if (Number.isFinite(v) && v > (scale[g.l] ?? 0)) scale[g.l] = v;
+  }
+  return layout.edgesPerLayer.map((_, l) => Math.min(1, (scale[l] ?? 0) > 0 ? scale[l] : 1));
+}
+
+/**
+ * Opacity of an edge line: by importance bucket, fainter in dense layers (thousands of overlapping
+ * lines), never below a floor that grows with the bucket, so every layer stays visible and an
+ * unimportant edge is still fainter than an important one.
+ */
+export function lineAlpha(bucket: number, symbolic: boolean, edgesInLayer: number): number {
+  const density = Math.min(1, Math.sqrt(60 / Math.max(1, edgesInLayer)));
+  const base = bucketAlpha(bucket) * (symbolic ? 0.9 : 0.75) * (symbolic ? Math.max(0.5, density) : density);
+  return Math.max(base, LINE_FLOOR * (1 + bucket / (BUCKETS - 1)));
+}
+
+/** A path for `ctx`: the context's own recording path when it has one (the SVG export), else a Path2D. */
+function newPath(ctx: CanvasRenderingContext2D): Path2D {
+  const own = (ctx as unknown as { createPath?: () => Path2D }).createPath;
+  return own ? own.call(ctx) : new Path2D();
+}
+
+/** Tells a recording context (svgcontext.ts) which part of the picture comes next; a canvas ignores it. */
+function part(ctx: CanvasRenderingContext2D, name: string): void {
+  (ctx as unknown as { beginPart?: (name: string) => void }).beginPart?.(name);
+}
+
 
 /**
  * Paints the whole picture in the colours of `pal` (the theme's palette, see theme.ts); the canvas
@@ -37,24 +76,23 @@ export function paint(
   const linePaths = new Map<number, Path2D>();
   const boxPaths: Path2D[] = [];
   const curvePaths: Path2D[] = [];
-  for (let k = 0; k < 2 * nb; k++) curvePaths.push(new Path2D());
-  for (let k = 0; k < nb; k++) boxPaths.push(new Path2D());
+  for (let k = 0; k < 2 * nb; k++) curvePaths.push(newPath(ctx));
+  for (let k = 0; k < nb; k++) boxPaths.push(newPath(ctx));
   const lineWidthByLayer: number[] = [];
-  // Dense layers get fainter lines so thousands of overlapping edges do not turn into a solid block.
-  const alphaByLayer = layout.edgesPerLayer.map((n) => Math.min(1, Math.sqrt(60 / Math.max(1, n))));
+  const importanceScale = layerImportanceScale(layout);
   const labels: EdgeGeom[] = [];
   const usedCurve = new Uint8Array(2 * nb);
   const usedBox = new Uint8Array(nb);
 
   for (const g of layout.edges) {
-    const b = bucketOf(g.edge.importance);
+    const b = bucketOf(g.edge.importance / (importanceScale[g.l] ?? 1));
     const kind = g.edge.symbolic ? 1 : 0;
     const key = kind * nb + b;
     const mx = g.bx + g.bw / 2;
     const lkey = g.l * 2 * nb + key;
     let p = linePaths.get(lkey);
     if (!p) {
-      p = new Path2D();
+      p = newPath(ctx);
       linePaths.set(lkey, p);
       // Thinner lines in dense layers so thousands of edges stay readable.
       lineWidthByLayer[g.l] = Math.max(0.35, Math.min(1.6, g.bw / 10));
@@ -80,6 +118,7 @@ export function paint(
 
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
+  part(ctx, "edges");
   // 1. lines, batched per (layer, kind, opacity bucket); low-importance batches first
   const lineKeys = [...linePaths.keys()].sort((a, b) => (a % nb) - (b % nb) || a - b);
   // Dense layers (hundreds of faint hairlines) are rasterised at 1x on a scratch canvas when the
@@ -102,7 +141,8 @@ export function paint(
     const dense = isDense(l);
     const c = dense && sctx ? sctx : ctx;
     c.strokeStyle = kind ? pal.symbolic : pal.edge;
-    c.globalAlpha = alphaOf(bucketAlpha(b) * (kind ? 0.9 : 0.75) * (kind ? Math.max(0.5, alphaByLayer[l] ?? 1) : alphaByLayer[l] ?? 1));
+    // Dense layers get fainter lines so thousands of overlapping edges do not turn into a solid block.
+    c.globalAlpha = alphaOf(lineAlpha(b, kind === 1, layout.edgesPerLayer[l] ?? 0));
     // Dense layers: at most one device pixel wide, so the rasteriser takes its fast hairline path.
     const w = lineWidthByLayer[l] * (0.6 + b / nb) * ls;
     c.lineWidth = dense ? Math.min(w, c === sctx ? 1 : 1 / dpr) : w;
@@ -114,6 +154,7 @@ export function paint(
     ctx.drawImage(scratch, 0, 0, layout.width, layout.height);
   }
   // 2. boxes
+  part(ctx, "boxes");
   ctx.lineWidth = ls;
   for (let b = 0; b < nb; b++) {
     if (!usedBox[b]) continue;
@@ -123,7 +164,8 @@ export function paint(
     ctx.strokeStyle = pal.boxStroke;
     ctx.stroke(boxPaths[b]);
   }
-  // 3. mini plots
+  // 3. mini plots (a recording context writes one element per edge curve)
+  part(ctx, "curves");
   ctx.lineWidth = 1.6 * ls;
   for (let key = 0; key < 2 * nb; key++) {
     if (!usedCurve[key]) continue;
@@ -133,6 +175,7 @@ export function paint(
     ctx.stroke(curvePaths[key]);
   }
   // 4. symbolic labels (only where boxes are big enough to carry text)
+  part(ctx, "labels");
   if (labels.length) {
     ctx.globalAlpha = 1;
     const size = Math.max(9, Math.min(12, labels[0].bw * 0.2));
@@ -155,6 +198,7 @@ export function paint(
     }
   }
   // 5. nodes and names
+  part(ctx, "nodes");
   drawNodes(ctx, layout, graph, pal);
   ctx.globalAlpha = 1;
 }
@@ -206,6 +250,7 @@ function drawNodes(ctx: CanvasRenderingContext2D, layout: Layout, graph: Graph |
   const r = layout.nodeRadius;
   for (const row of layout.levels) {
     for (const n of row) {
+      if (!n.live) continue;   // pruned away: no edge in or out
       ctx.globalAlpha = 1;
       ctx.beginPath();
       ctx.arc(n.x, n.y, r, 0, Math.PI * 2);
@@ -229,7 +274,8 @@ function drawNodes(ctx: CanvasRenderingContext2D, layout: Layout, graph: Graph |
   const L = layout.levels.length;
   if (L === 0) return;
   ctx.fillStyle = pal.text;
-  ctx.font = `500 12px system-ui, -apple-system, "Segoe UI", sans-serif`;
+  // names grow with the line scale (presentation mode, high contrast), up to 1.6x
+  ctx.font = `500 ${Math.round(12 * Math.max(1, Math.min(1.6, pal.lineScale)))}px system-ui, -apple-system, "Segoe UI", sans-serif`;
   ctx.textAlign = "center";
   const names = (row: NodePosLike[], vars: string[] | undefined, prefix: string, below: boolean) => {
     if (!row.length) return;

@@ -140,7 +140,19 @@ export interface Traits {
   library: string[];
   has_data: boolean;
   protocol: ProtocolTable | Record<string, never>;
+  /** presentation mode (present.ts); also written by the page */
+  presenting: boolean;
+  /** the next step of the reference workflow (kanwidget/widget/present.py), {} when done */
+  next_step: NextStep | Record<string, never>;
   // -- feature traits: add new traits above this line --
+}
+
+/** The `next_step` trait: a command of the table with its full args, a button label and why. */
+export interface NextStep {
+  command: string;
+  args: Record<string, unknown>;
+  label: string;
+  reason: string;
 }
 
 /** The anywidget model of KANWidget, typed by its traits. */
