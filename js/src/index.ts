@@ -12,6 +12,7 @@ import { changesModel, normaliseProtocol } from "./protocol";
 import { ErrorBox, StatusLine, normaliseStatus } from "./status";
 import { watchTheme } from "./theme";
 import { Timeline } from "./timeline";
+import { PinToggle } from "./pin";   // pin to the side (issue 11 item 7)
 import { ExportBar } from "./export";   // present + export
 import { PresentMode } from "./present";
 import { PinToggle } from "./pin";   // pin to the side (issue 11 item 7)
@@ -106,6 +107,8 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   const exportBar = new ExportBar(network, (m) => errorBox.update(m));
   header.append(present.el);
   netCard.append(exportBar.el, present.note);
+  const pin = new PinToggle(root, el);   // pin: keeps the widget in view while the notebook scrolls
+  header.append(pin.el);
   const pin = new PinToggle(root, el);   // pin: keeps the widget in view while the notebook scrolls
   header.append(pin.el);
   // -- feature panels: create them above this line and place them in the layout below --
@@ -212,6 +215,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
       root.removeEventListener("keydown", onKeydown);
       present.destroy();
       exportBar.destroy();
+      pin.destroy();
       pin.destroy();
       // -- feature teardown: add above this line --
       network.destroy();
