@@ -15,7 +15,6 @@ import { Timeline } from "./timeline";
 import { PinToggle } from "./pin";   // pin to the side (issue 11 item 7)
 import { ExportBar } from "./export";   // present + export
 import { PresentMode } from "./present";
-import { PinToggle } from "./pin";   // pin to the side (issue 11 item 7)
 import type { AnyWidget } from "@anywidget/types";
 import type { Callback, Graph, ProtocolTable, SendCommand, Traits, WidgetModel } from "./types";
 
@@ -107,8 +106,6 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   const exportBar = new ExportBar(network, (m) => errorBox.update(m));
   header.append(present.el);
   netCard.append(exportBar.el, present.note);
-  const pin = new PinToggle(root, el);   // pin: keeps the widget in view while the notebook scrolls
-  header.append(pin.el);
   const pin = new PinToggle(root, el);   // pin: keeps the widget in view while the notebook scrolls
   header.append(pin.el);
   // -- feature panels: create them above this line and place them in the layout below --
@@ -215,7 +212,6 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
       root.removeEventListener("keydown", onKeydown);
       present.destroy();
       exportBar.destroy();
-      pin.destroy();
       pin.destroy();
       // -- feature teardown: add above this line --
       network.destroy();
