@@ -175,6 +175,12 @@ class KANWidget(anywidget.AnyWidget):
         from kanwidget.widget.dataview_export import save_dataview
         return save_dataview(self.dataview, self.dataview_data, path)
 
+    def show(self) -> None:
+        """Shows another live view of this widget where it is called (say, below the cells that pushed it
+        out of view); every view of the widget follows the same model and stays in sync."""
+        from IPython.display import display
+        display(self)
+
     # -- feature methods: add new public methods above this line --
 
     def wait(self, timeout: float | None = None) -> bool:
