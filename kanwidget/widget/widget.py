@@ -7,6 +7,7 @@ table), `trainer` (fits and their stop tokens), `long_ops` (long commands: progr
 """
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -54,6 +55,8 @@ class KANWidget(anywidget.AnyWidget):
     protocol = traitlets.Dict(page_table()).tag(sync=True)   # the command table (kanwidget.widget.protocol)
     dataview = traitlets.Dict().tag(sync=True)          # data view meta (kanwidget.widget.dataview)
     dataview_data = traitlets.Bytes(b"").tag(sync=True)  # its float32 LE arrays (meta["arrays"])
+    presenting = traitlets.Bool(False).tag(sync=True)   # presentation mode (present.py; the page writes it too)
+    next_step = traitlets.Dict().tag(sync=True)         # the workflow's next command (present.next_step)
     # -- feature traits: add new traits above this line --
 
     def __init__(self, model: "KAN", dataset: dict[str, Any] | None = None, target: Any = None,
@@ -69,6 +72,7 @@ class KANWidget(anywidget.AnyWidget):
         if note:
             self._session.publisher.set_status(idle(note))
         self.on_msg(lambda _w, content, _buffers=None: self._session.runner.handle_message(content))
+        self._follow_workflow(None)
 
     def _run(self, command: str, **args: Any) -> Any:
         return self._session.runner.run(command, {**defaults(command), **args})
@@ -174,6 +178,57 @@ class KANWidget(anywidget.AnyWidget):
         """Save the data view (target / prediction / residual with the points) as PNG or SVG (by suffix)."""
         from kanwidget.widget.dataview_export import save_dataview
         return save_dataview(self.dataview, self.dataview_data, path)
+
+    # network editing (widget/net_edit.py): each is one version; w.model follows, undo() goes back
+    def add_node(self, layer: int) -> "KAN":
+        """Add a node to hidden layer `layer` (1..depth-1); the outputs are unchanged."""
+        return self._run("add_node", layer=layer)
+
+    def delete_node(self, layer: int, i: int) -> "KAN":
+        """Remove node i of hidden layer `layer` (its mean effect is kept in the next layer's bias)."""
+        return self._run("delete_node", layer=layer, i=i)
+
+    def add_layer(self, index: int) -> "KAN":
+        """Insert a hidden layer at position `index` (1..depth) of the width, starting as an identity."""
+        return self._run("add_layer", index=index)
+
+    def delete_layer(self, index: int) -> "KAN":
+        """Remove hidden layer `index`; the merged layer is fitted to the old map on the data."""
+        return self._run("delete_layer", index=index)
+
+    def regrid(self, grid: int | None = None, k: int | None = None) -> "KAN":
+        """Change the grid size and/or the spline order k (None: keep), refitting the curves."""
+        return self._run("regrid", grid=grid, k=k)
+
+    def reinit(self, seed: int | None = None) -> "KAN":
+        """Fresh parameters with the same width, grid and k (seed None: the model's seed + 1)."""
+        return self._run("reinit", seed=seed)
+
+    def present(self, on: bool = True) -> None:
+        """Presentation mode on (or off): larger type and lines, the formula big, only Train/Pause/Step/Next."""
+        from kanwidget.core.checks import check_bool
+        self.presenting = check_bool("on", on)
+
+    def next_action(self) -> Any:
+        """Run the next step of the workflow (train -> prune -> refine -> auto-symbolic), as the page's Next
+        button does; returns that command's result, or None when the workflow is done."""
+        from kanwidget.widget.present import next_step
+        step = next_step(self.model)
+        if not step:
+            return None
+        return self._session.runner.run(step["command"], dict(step["args"]))
+
+    def save_network(self, path: "str | os.PathLike[str]", **plot_kwargs: Any) -> Path:
+        """Save the network picture (matplotlib, as `model.plot`) as PNG or SVG, chosen by the suffix of `path`."""
+        from kanwidget.widget.present import save_network
+        return save_network(self.model, path, **plot_kwargs)
+
+    @traitlets.observe("versions", "has_data")
+    def _follow_workflow(self, _change: Any) -> None:   # present.py: keeps next_step with the model
+        session = self.__dict__.get("_session")
+        if session is not None:
+            from kanwidget.widget.present import next_step
+            self.next_step = next_step(session.model)
 
     def show(self) -> None:
         """Shows another live view of this widget where it is called (say, below the cells that pushed it
