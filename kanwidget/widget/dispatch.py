@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from kanwidget.widget.protocol import (NEEDS_DATA, STOPPERS, TRAINERS, CommandError, parse_message, validate)
 from kanwidget.widget.dataview import handle_dataview  # dataview
 from kanwidget.widget.publisher import idle
+from kanwidget.widget import net_edit
 
 if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
@@ -97,6 +98,12 @@ HANDLERS: dict[str, Handler] = {
     "unfix_symbolic": Handler(_unfix_symbolic),
     "undo": Handler(_undo),
     "checkout": Handler(_checkout),
+    "add_node": Handler(net_edit.add_node),
+    "delete_node": Handler(net_edit.delete_node),
+    "add_layer": Handler(net_edit.add_layer),
+    "delete_layer": Handler(net_edit.delete_layer),
+    "regrid": Handler(net_edit.regrid),
+    "reinit": Handler(net_edit.reinit),
     # -- feature handlers (imported from their own modules): add new entries above this line --
 }
 #: view settings (read-only): run at once, never pause a fit nor wait behind a command

@@ -8,7 +8,8 @@ trait, `page_table()`) all read it, so a protocol change is one edit here.
 Validation checks every field: the command name against the table, the args against the keys the
 command takes, numbers for type, range and float overflow (an error always names the argument),
 edges against the current model, function names against the symbolic library, version ids
-against the history. Strings are compared, never evaluated. `floats` is a list of finite numbers
+against the history. A `nullable` argument also takes null (None: "keep" or "choose for me", as its help
+says). Strings are compared, never evaluated. `floats` is a list of finite numbers
 (nullable: null allowed); its length is checked by the command's handler against the model. Bounds that depend on the model
 (edge indices, the refine grid, version ids, library names) come from `ModelInfo`.
 """
@@ -158,6 +159,33 @@ _TABLE: tuple[Command, ...] = (
                 Arg("held", "floats", "one value per input: where the inputs off the axes are held (null: the "
                     "data's medians)", None, nullable=True, label="held"),
                 Arg("resolution", "int", "cells per axis", 100, low=8, high=256, label="cells"))),  # dataview
+    # network editing (widget/net_edit.py, core/operations/reshape.py): each a new version; Undo goes back
+    Command("add_node", "change", False, "add a node to a hidden layer (its outgoing edges start at zero: the "
+            "outputs are unchanged)", label="+ node", tooltip="Add a node to this hidden layer", args=(
+                Arg("layer", "int", "hidden layer (1 .. depth-1; 0 holds the inputs)", 1, required=True, low=1,
+                    high=1000, label="layer"),)),
+    Command("delete_node", "change", False, "remove node i of a hidden layer (its mean effect is kept in the "
+            "next layer's bias)", label="− node", tooltip="Remove a node of this hidden layer", args=(
+                Arg("layer", "int", "hidden layer (1 .. depth-1)", 1, required=True, low=1, high=1000, label="layer"),
+                Arg("i", "int", "node index in that layer", 0, required=True, low=0, high=100_000, label="node"))),
+    Command("add_layer", "change", False, "insert a hidden layer at position index of the width: a copy of the "
+            "layer before it through identity splines (the outputs are unchanged on the data)", label="+ layer",
+            tooltip="Insert a hidden layer (starts as an identity)", args=(
+                Arg("index", "int", "position in the width (1 .. depth)", 1, required=True, low=1, high=1000,
+                    label="at"),)),
+    Command("delete_layer", "change", False, "remove hidden layer index: its two layers become one, fitted to "
+            "the old map on the data", label="− layer", tooltip="Remove this hidden layer", args=(
+                Arg("index", "int", "hidden layer (1 .. depth-1)", 1, required=True, low=1, high=1000,
+                    label="layer"),)),
+    Command("regrid", "change", False, "change the grid size and/or the spline order k, refitting every spline "
+            "to its current curve", label="Apply grid", tooltip="Refit every spline on this grid and order",
+            args=(Arg("grid", "int", "grid intervals (null: keep)", None, low=1, high=MAX_GRID, nullable=True,
+                      label="grid"),
+                  Arg("k", "int", "spline order k (null: keep)", None, low=1, high=20, nullable=True, label="k"))),
+    Command("reinit", "change", False, "fresh parameters with the same width, grid and k (null seed: the next "
+            "seed after the model's)", label="Re-initialise", tooltip="Start again from fresh random parameters",
+            args=(Arg("seed", "int", "random seed (null: the model's seed + 1)", None, low=0, high=2**31 - 1,
+                      nullable=True, label="seed"),)),
     # -- feature commands (data panel, data view, network editing, ...): add new entries above this line --
 )
 COMMANDS: dict[str, Command] = {c.name: c for c in _TABLE}
@@ -320,6 +348,8 @@ def _edge_high(a: Arg, clean: Mapping[str, Any], info: ModelInfo) -> int:
 
 
 def _check_arg(a: Arg, value: Any, clean: Mapping[str, Any], info: ModelInfo) -> Any:
+    if value is None and a.nullable:
+        return None
     if a.type == "int":
         low = a.low
         if a.above is not None:

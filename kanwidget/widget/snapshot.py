@@ -147,7 +147,7 @@ def graph_payload(model: "KAN", num_points: int | None = None, version: int = -1
             for k, arity in enumerate(arities):
                 nodes[level][first + k]["mult"] = int(arity)
     graph = {"width": list(width), "in_vars": ins, "out_vars": outs, "layers": layers, "nodes": nodes,
-             "num_points": p, "version": int(version)}
+             "num_points": p, "version": int(version), "grid": int(model.grid), "k": int(model.k)}
     data = np.concatenate(blocks) if blocks else np.zeros(0, dtype="<f4")
     return graph, data.tobytes()
 

@@ -190,3 +190,10 @@ def test_a_failure_inside_the_change_leaves_the_model_exactly(trained, monkeypat
             call()
         assert state_equal(clone_state(trained), before) and trained.history == versions
         assert trained.width == [2, 5, 1]
+
+
+def test_an_edit_of_a_model_without_versions_records_init_first(float64):
+    model = KAN([2, 3, 1], seed=0)
+    new = model.add_node(1)
+    assert [v.label.split(" ")[0] for v in new.history] == ["init", "add"]
+    assert new.undo().width == [2, 3, 1]

@@ -64,6 +64,15 @@ def _check_size(model: "KAN", width: list[int], grid: int, k: int) -> None:
 
 
 # ----------------------------------------------------------------- helpers
+def _change(model: "KAN", label: str) -> Any:
+    """The change door for an edit; a model with no version yet first records "init" (as fit does), so
+    that undo can go back to the model before the edit."""
+    if not model.lineage.versions:
+        with model.lineage.change(model, "init"):
+            pass
+    return model.lineage.change(model, label, kind=KIND)
+
+
 def _samples(model: "KAN") -> Tensor | None:
     """The samples the edit follows: the training inputs, else the last forward pass's input, else None."""
     if model.data is None and getattr(model, "cached_input", None) is None:
@@ -138,7 +147,7 @@ def add_node(model: "KAN", layer: int) -> "KAN":
     width = list(model.width)
     width[layer] += 1
     _check_size(model, width, model.grid, model.k)
-    with model.lineage.change(model, f"add node to layer {layer}", kind=KIND) as ch:
+    with _change(model, f"add node to layer {layer}") as ch:
         before, after = model.layers[layer - 1], model.layers[layer]
         seed = int(model.config["seed"]) + 7919 * sum(width)
         into = _embed(model, before, before.in_dim, before.out_dim + 1, seed)
@@ -171,7 +180,7 @@ def delete_node(model: "KAN", layer: int, i: int) -> "KAN":
     if n == 1:
         raise ValueError(f"i={i}: it is the last node of hidden layer {layer}; delete the layer with "
                          f"delete_layer({layer}) instead")
-    with model.lineage.change(model, f"delete node ({layer},{i})", kind=KIND) as ch:
+    with _change(model, f"delete node ({layer},{i})") as ch:
         keep = [j for j in range(n) if j != i]
         before, after = model.layers[layer - 1], model.layers[layer]
         into = before.subset(list(range(before.in_dim)), keep)
@@ -201,7 +210,7 @@ def add_layer(model: "KAN", index: int) -> "KAN":
     n = width[index - 1]
     width.insert(index, n)
     _check_size(model, width, model.grid, model.k)
-    with model.lineage.change(model, f"add layer at {index}", kind=KIND) as ch:
+    with _change(model, f"add layer at {index}") as ch:
         like = model.layers[index - 1]
         new = _fresh_layer(model, like, n, n, int(model.config["seed"]) + 104729 * index)
         x = _samples(model)
@@ -229,7 +238,7 @@ def delete_layer(model: "KAN", index: int) -> "KAN":
     width = list(model.width)
     del width[index]
     _check_size(model, width, model.grid, model.k)
-    with model.lineage.change(model, f"delete layer {index}", kind=KIND) as ch:
+    with _change(model, f"delete layer {index}") as ch:
         before, after = model.layers[index - 1], model.layers[index]
         merged = _fresh_layer(model, before, before.in_dim, after.out_dim, int(model.config["seed"]) + index)
         x = _samples(model)
@@ -285,7 +294,7 @@ def regrid(model: "KAN", grid: int | None = None, k: int | None = None) -> "KAN"
     if new_grid == model.grid and new_k == model.k and all(lay.num == new_grid for lay in model.layers):
         raise ValueError(f"regrid: grid={new_grid} and k={new_k} are the current ones; nothing to change")
     _check_size(model, [max(a, b) for a, b in zip(model.width, model.width_out)], new_grid, new_k)
-    with model.lineage.change(model, f"regrid G={model.grid},k={model.k} -> G={new_grid},k={new_k}", kind=KIND) as ch:
+    with _change(model, f"regrid G={model.grid},k={model.k} -> G={new_grid},k={new_k}") as ch:
         x = _samples(model)
         if x is None:
             x = simplify._grid_samples(model)
@@ -299,7 +308,7 @@ def reinit(model: "KAN", seed: int | None = None) -> "KAN":
     """A new model with fresh parameters (as the constructor makes them) of the same width, grid, k and
     options; seed None takes the next one after the model's (config seed + 1). Symbolic edges are cleared."""
     seed = int(model.config["seed"]) + 1 if seed is None else check_int("seed", seed, -2 ** 63, 2 ** 64 - 1)
-    with model.lineage.change(model, f"re-initialise (seed {seed})", kind=KIND) as ch:
+    with _change(model, f"re-initialise (seed {seed})") as ch:
         config = dict(model.config, seed=seed, grid=model.grid)
         fresh = type(model)(**config, dtype=model.dtype, device=model.device, in_vars=model.in_vars,
                             out_vars=model.out_vars, sparse_init=model.pykan_options.get("sparse_init", False))
