@@ -130,5 +130,15 @@ def test_seed_tutorial_prints_pykan_style_progress(tutorial_run):
     text = tutorial_run.stdout + tutorial_run.stderr
     for line in ("fixing (0,0,0) with sin", "fixing (0,1,0) with x^2", "fixing (1,0,0) with exp"):
         assert line in text
-    # one progress line per fit (redrawn in place with "\r"), each reaching its last step
-    assert text.count("| train_loss: ") >= 4 and text.count("50/50") == 4
+    # one tqdm bar per fit, redrawn in place with "\r" (text mode reads "\r" as a line end): a bar starts
+    # with "| fit |"; its last drawing shows pykan's losses, 50/50, the elapsed time, the estimate and the rate
+    bars: list[list[str]] = []
+    for line in tutorial_run.stderr.splitlines():
+        if line.startswith("| fit |"):
+            bars.append([])
+        elif line.startswith("| train_loss: ") and bars:
+            bars[-1].append(line)
+    assert len(bars) == 4, bars
+    finals = [drawn[-1] for drawn in bars]
+    assert all("| test_loss: " in f and "| reg: " in f and "100%" in f and "50/50 [" in f and "<00:00, " in f
+               and ("it/s]" in f or "s/it]" in f) for f in finals), finals
