@@ -1,6 +1,7 @@
 /** kanwidget front end: wires the model traits to the view parts (anywidget module). */
 import "./widget.css";
 import { Controls } from "./controls";
+import { DataViewPanel } from "./dataview";
 import { decodeMetrics } from "./curves";
 import { h } from "./dom";
 import { FormulaPanel } from "./formula";
@@ -51,6 +52,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   const inspectorOpen = () => !inspector.el.hidden;
   const network = new NetworkView({
     onPick: (g) => send("inspect", { l: g.l, i: g.i, j: g.j }),
+    onNode: (level, index) => dataView.showNode([level, index]),
     onEscape: () => {
       if (inspectorOpen()) send("close_inspector", {});
     },
@@ -108,8 +110,9 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   netCard.append(exportBar.el, present.note);
   const pin = new PinToggle(root, el);   // pin: keeps the widget in view while the notebook scrolls
   header.append(pin.el);
+  const dataView = new DataViewPanel(send);
   // -- feature panels: create them above this line and place them in the layout below --
-  root.append(header, controls.el, errorBox.el, h("div", { class: "kw-main" }, netCard, side), timeline.el);
+  root.append(header, controls.el, errorBox.el, h("div", { class: "kw-main" }, netCard, side), dataView.el, timeline.el);
   el.append(root);
 
   const shape = header.querySelector(".kw-shape") as HTMLElement;
@@ -166,6 +169,11 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   };
   const answered = () => controls.clearPending();
 
+  const onDataView = () => {
+    dataView.update(get("dataview"), get("dataview_data"));
+    network.thumbnails = dataView.thumbnails;
+    network.scheduleDraw();
+  };
   const handlers: [string, Callback][] = [
     ["change:graph", onGraph],
     ["change:curves", onGraph],
@@ -185,6 +193,8 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
     ["change:presenting", () => present.setPresenting(get("presenting") === true)],
     ["change:next_step", () => present.update(get("next_step"))],
     ["change:status", () => present.update(get("next_step"))],
+    ["change:dataview", onDataView],
+    ["change:dataview_data", onDataView],
     // -- feature handlers: add new entries above this line --
   ];
   for (const [ev, cb] of handlers) model.on(ev, cb);
@@ -192,6 +202,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   onProtocol();
   onControls();
   onGraph();
+  onDataView();
   onStatus();
   onError();
   onMetrics();
@@ -213,6 +224,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
       present.destroy();
       exportBar.destroy();
       pin.destroy();
+      dataView.destroy();
       // -- feature teardown: add above this line --
       network.destroy();
       chart.destroy();

@@ -4,6 +4,7 @@ import { describeEdge, edgeKey, navigate, NAV_KEYS, relocate } from "./edgenav";
 import { computeLayout, hitTest, preferredHeight, type EdgeGeom, type Layout } from "./layout";
 import { paint } from "./paint";
 import { PaletteReader, type Palette } from "./theme";
+import { nodeAt, paintThumbnails, type Thumbnails } from "./thumbnails";
 import type { BytesLike, Graph } from "./types";
 
 export { bucketAlpha, bucketOf, paint } from "./paint";
@@ -26,6 +27,8 @@ export interface NetworkOptions {
   onDraw?: (stats: DrawStats) => void;
   /** Escape pressed on the canvas. */
   onEscape?: () => void;
+  /** A node's thumbnail clicked (data view). */
+  onNode?: (level: number, index: number) => void;
 }
 
 export class NetworkView {
@@ -54,6 +57,8 @@ export class NetworkView {
   private cssWidth = 0;
   private scratch: HTMLCanvasElement | null = null;
   private opts: NetworkOptions;
+  /** Node thumbnails drawn in the node squares (thumbnails.ts; set by the data view). */
+  thumbnails: Thumbnails | null = null;
   lastStats: DrawStats = { nodes: 0, mult: 0, edges: 0, symbolic: 0, ms: 0 };
 
   constructor(opts: NetworkOptions = {}) {
@@ -154,6 +159,7 @@ export class NetworkView {
       // drawn: the boxes stay empty for that frame rather than showing another edge's curve.
       const matching = this.curves.count === edgeCount(graph) ? this.curves : null;
       paint(ctx, layout, graph, matching, dpr, this.scratch, pal);
+      paintThumbnails(ctx, layout, this.thumbnails, pal);
     }
     this.showFocus(false);
     this.empty.hidden = layout.nodeCount > 0;
@@ -278,6 +284,8 @@ export class NetworkView {
   private onClick = (ev: MouseEvent): void => {
     if (!this.layout) return;
     const [x, y] = this.pointFor(ev);
+    const node = nodeAt(this.layout, x, y, this.thumbnails);   // a thumbnail is drawn over its edges' ends
+    if (node) return this.opts.onNode?.(node[0], node[1]);
     const g = hitTest(this.layout, x, y);
     if (!g) return;
     const k = this.layout.edges.indexOf(g);

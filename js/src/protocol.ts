@@ -43,6 +43,10 @@ export function checkArg(arg: ArgSpec, value: unknown, table: ProtocolTable): st
       if (value === null && arg.nullable) return null;
       return Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string")
         ? null : `${arg.name} must be a non-empty list of function names`;
+    case "floats":
+      if (value === null && arg.nullable) return null;
+      return Array.isArray(value) && value.every((v) => typeof v === "number" && Number.isFinite(v))
+        ? null : `${arg.name} must be a list of finite numbers`;
     case "edge_index":
     case "version":
       return num && Number.isInteger(value) && (value as number) >= 0 ? null : `${arg.name} must be a non-negative integer`;

@@ -88,7 +88,7 @@ export type BytesLike = DataView | ArrayBuffer | ArrayBufferView | null | undefi
 export type Callback = (...args: any[]) => void;
 
 /** The `protocol` trait: the command table of kanwidget/widget/protocol.py (`page_table()`). */
-export type ArgType = "int" | "float" | "bool" | "choice" | "function" | "functions" | "edge_index" | "version";
+export type ArgType = "int" | "float" | "bool" | "choice" | "function" | "functions" | "edge_index" | "version" | "floats";
 export type CommandKind = "stop" | "read" | "train" | "change";
 
 export interface ArgSpec {
@@ -144,6 +144,9 @@ export interface Traits {
   presenting: boolean;
   /** the next step of the reference workflow (kanwidget/widget/present.py), {} when done */
   next_step: NextStep | Record<string, never>;
+  /** the data view's meta and float32 arrays (heatmap.ts DataViewMeta; kanwidget/widget/dataview.py) */
+  dataview: Record<string, unknown>;
+  dataview_data: BytesLike;
   // -- feature traits: add new traits above this line --
 }
 
