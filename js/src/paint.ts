@@ -51,8 +51,8 @@ export function lineAlpha(bucket: number, symbolic: boolean, edgesInLayer: numbe
 
 /** A path for `ctx`: the context's own recording path when it has one (the SVG export), else a Path2D. */
 function newPath(ctx: CanvasRenderingContext2D): Path2D {
-  const own = (ctx as unknown as { createPath?: () => Path2D }).createPath;
-  return own ? own.call(ctx) : new Path2D();
+  const own = (ctx as unknown as { createPath?: () => Path2D | undefined }).createPath;
+  return (typeof own === "function" ? own.call(ctx) : undefined) ?? new Path2D();
 }
 
 /** Tells a recording context (svgcontext.ts) which part of the picture comes next; a canvas ignores it. */
