@@ -8,6 +8,7 @@ import { FormulaPanel } from "./formula";
 import { InspectorPanel } from "./inspector";
 import { LossChart } from "./losschart";
 import { NetworkView } from "./network";
+import { NetEditPanel } from "./netedit";
 import { liveNodes } from "./layout";
 import { changesModel, normaliseProtocol } from "./protocol";
 import { ErrorBox, StatusLine, normaliseStatus } from "./status";
@@ -49,6 +50,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
     model.save_changes();
   });
   const controls = new Controls(send);
+  const netEdit = new NetEditPanel(send); // netedit
   const inspectorOpen = () => !inspector.el.hidden;
   const network = new NetworkView({
     onPick: (g) => send("inspect", { l: g.l, i: g.i, j: g.j }),
@@ -61,6 +63,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
       root.dataset.multNodes = String(s.mult);
       root.dataset.edges = String(s.edges);
       root.dataset.symbolicEdges = String(s.symbolic);
+      netEdit.place(network.layout); // netedit
     },
   });
   const chart = new LossChart();
@@ -111,6 +114,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   const pin = new PinToggle(root, el);   // pin: keeps the widget in view while the notebook scrolls
   header.append(pin.el);
   const dataView = new DataViewPanel(send);
+  network.el.append(netEdit.overlay); network.el.after(netEdit.el); // netedit
   // -- feature panels: create them above this line and place them in the layout below --
   root.append(header, controls.el, errorBox.el, h("div", { class: "kw-main" }, netCard, side), dataView.el, timeline.el);
   el.append(root);
@@ -125,6 +129,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
     const gone = ok ? ok.width.reduce((a, n) => a + n, 0) - live.reduce((a, n) => a + n, 0) : 0;
     shape.title = gone ? `${gone} node${gone > 1 ? "s" : ""} without edges (pruned) not drawn; the model's width is [${ok?.width.join(", ")}]` : "";
     network.setData(ok, get("curves"));
+    netEdit.update(ok); // netedit
     formula.update(get("formula"), ok?.out_vars ?? []);
   };
   /** Model-changing buttons outside the controls bar (version chips, Fix / Unfix) follow the status too. */
@@ -132,6 +137,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
     const spec = (name: string) => table?.commands[name];
     timeline.lock(!spec("checkout") || (running && changesModel(spec("checkout"))));
     present.lock(running || !table);
+    netEdit.lock(running, table); // netedit
     const fix = spec("fix_symbolic");
     inspector.lock(!fix || (running && changesModel(fix)), !fix?.needs_data || get("has_data") !== false);
   };

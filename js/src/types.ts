@@ -30,6 +30,9 @@ export interface Graph {
   nodes: { importance: number; mult?: number }[][];
   num_points: number;
   version: number;
+  /** grid intervals and spline order k of the model (network editing's inputs) */
+  grid?: number;
+  k?: number;
 }
 
 export interface Status {
