@@ -100,6 +100,11 @@ describe("every command the page can send validates against the shipped table", 
     $("[data-kw=close-inspector]").click();
     model.set("inspector", { ...(FIXTURES.inspector as object), l: 0, i: 0, j: 0, symbolic: "sin" });
     $("[data-kw=unfix]").click();
+    for (const k of ["add-node", "delete-node", "netedit-add-layer", "netedit-delete-layer", "netedit-reinit"]) $(`[data-kw=${k}]`).click();
+    const grid = $<HTMLInputElement>("[data-kw=netedit-grid]");                      // netedit: regrid
+    grid.value = "9";
+    grid.dispatchEvent(new Event("input"));
+    $("[data-kw=netedit-regrid]").click();
     const g = view.network.layout!.edges.find((e) => e.l === 1 && e.i === 2 && e.j === 0)!;
     const canvas = view.network.canvas;
     canvas.getBoundingClientRect = () => ({ left: 0, top: 0, right: 0, bottom: 0, width: 0, height: 0, x: 0, y: 0, toJSON() {} });
