@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from kanwidget import KAN, KANWidget, create_dataset
 from kanwidget.widget.protocol import page_table
@@ -51,6 +52,9 @@ def produce() -> dict[str, Any]:
         for name in BYTES_TRAITS:
             raw = bytes(getattr(w, name))
             out[name] = {"base64": base64.b64encode(raw).decode("ascii"), "bytes": len(raw)}
+        w.target = target                                   # dataview: the same model with its target known
+        w.configure_dataview(resolution=40)
+        out.update(_dataview(w, "dataview"))
         return out
     finally:
         w.close()
@@ -64,6 +68,26 @@ def produce_mult() -> dict[str, Any]:
         raw = bytes(w.curves)
         return {"mult_graph": json.loads(json.dumps(w.graph, allow_nan=False)),
                 "mult_curves": {"base64": base64.b64encode(raw).decode("ascii"), "bytes": len(raw)}}
+    finally:
+        w.close()
+
+
+def _dataview(w: KANWidget, name: str) -> dict[str, Any]:
+    """The data view's meta (without its timing) and bytes as fixtures `name` and `name`_data."""
+    meta = {k: v for k, v in w.dataview.items() if k != "cost_ms"}
+    raw = bytes(w.dataview_data)
+    return {name: json.loads(json.dumps(meta, allow_nan=False)),
+            f"{name}_data": {"base64": base64.b64encode(raw).decode("ascii"), "bytes": len(raw)}}
+
+
+def produce_slice() -> dict[str, Any]:
+    """The data view of a 3-input model (a slice: x_1, x_2 on the axes, x_3 held), no target, 2 outputs."""
+    data = create_dataset(lambda x: torch.cat([x[:, [0]] * x[:, [2]], x[:, [1]]], dim=1), n_var=3,
+                          train_num=120, test_num=40, seed=0)
+    w = KANWidget(KAN(width=[3, 2, 2], grid=3, k=3, seed=0), data)
+    try:
+        w.configure_dataview(resolution=24)
+        return _dataview(w, "dataview_slice")
     finally:
         w.close()
 
@@ -102,7 +126,7 @@ def _compare(ours: Any, theirs: Any, path: str, problems: list[str], key: str = 
 
 @pytest.fixture(scope="module")
 def produced() -> dict[str, Any]:
-    payloads = {**produce(), **produce_mult()}
+    payloads = {**produce(), **produce_mult(), **produce_slice()}
     if WRITE:
         FIXTURES.mkdir(parents=True, exist_ok=True)
         for name, value in payloads.items():
@@ -122,14 +146,14 @@ def test_protocol_fixture_is_the_table_exactly(produced):
         "js/test/fixtures/protocol.json is stale: run KANWIDGET_WRITE_FIXTURES=1 pytest tests/widget/test_fixtures.py"
 
 
-@pytest.mark.parametrize("name", [n for n in JSON_TRAITS if n != "protocol"] + ["mult_graph"])
+@pytest.mark.parametrize("name", [n for n in JSON_TRAITS if n != "protocol"] + ["mult_graph", "dataview", "dataview_slice"])
 def test_json_fixture_matches_the_widget(produced, name):
     problems: list[str] = []
     _compare(produced[name], _committed(name), name, problems)
     assert not problems, "fixture drift (rewrite with KANWIDGET_WRITE_FIXTURES=1):\n" + "\n".join(problems[:20])
 
 
-@pytest.mark.parametrize("name", BYTES_TRAITS + ("mult_curves",))
+@pytest.mark.parametrize("name", BYTES_TRAITS + ("mult_curves", "dataview_data", "dataview_slice_data"))
 def test_bytes_fixture_matches_the_widget(produced, name):
     ours, theirs = produced[name], _committed(name)
     assert set(theirs) == {"base64", "bytes"} and theirs["bytes"] == ours["bytes"]
