@@ -82,7 +82,7 @@ def main() -> None:
         if warm is None and time.monotonic() - t0 >= args.warmup:
             warm = (rss_mib(), w.model.steps_trained, versions[0], time.monotonic())
     rss, steps, nver, end = rss_mib(), w.model.steps_trained, versions[0], time.monotonic()
-    rows = w._session.rows
+    rows = w.model.lineage.losses        # the model keeps its loss history
     assert warm is not None, "the run was shorter than the warm-up"
     d_steps, d_ver = steps - warm[1], nver - warm[2]
     growth = rss - warm[0]

@@ -65,7 +65,6 @@ class LineageEvents:
     def step(self, info: Any) -> None:
         s = self.s
         s.model = info.model
-        s.rows.append(info.total_step, info.train_loss, info.test_loss, info.reg)
         s.trainer.progress = (info.step, info.steps)
         if getattr(info, "stall", ""):     # the core detected a plateau and escaped it: say so, also after the fit
             s.trainer.stall_note = f"step {info.step}: {info.stall}"
@@ -90,8 +89,7 @@ class LineageEvents:
             self.s.publisher.refresh({"graph", "inspector"})
 
     def version(self, version: Any) -> None:
-        s = self.s
-        s.rows.remember(version.id, (v.id for v in s.model.lineage.versions))
+        s = self.s                     # the lineage remembered the loss rows of this version itself
         if s.trainer.fitting:
             s.publisher.dirty.add("versions")
         else:
@@ -100,8 +98,6 @@ class LineageEvents:
     def structure(self, model: "KAN", kind: str) -> None:
         s = self.s
         s.model = model
-        if kind == "checkout":
-            s.rows.restore(model.lineage.current, model.steps_trained)
         if s.inspector.edge is not None and kind in ("prune", "checkout"):
             s.inspector.edge = None
         s.publisher.refresh(ALL_PARTS)

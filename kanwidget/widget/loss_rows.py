@@ -1,147 +1,65 @@
-"""Loss rows of the view (step, train, test, reg): bounded, shared between versions, streamed to the page.
+"""What the page holds of the model's loss history, and what it is missing.
 
-The newest `recent` steps are kept exactly; older ones are summarised by min/max buckets of the
-train loss into at most `old_cap` rows, so memory and the `metrics` trait stay bounded however long
-the session runs. Rows live in immutable float32 segments: a version remembers only the tuple of
-segments it saw (shared, never copied), and checkout restores that tuple.
-
-The page receives new rows as appended chunks (`take`); the whole series is re-sent only when the
-history was rewritten (checkout / undo / model replaced / old rows compacted).
+The rows themselves belong to the model: its lineage keeps them (`kanwidget.core.network.loss_history`,
+bounded: recent steps exact, older ones min/max-bucketed; restored by checkout / undo), so a model
+trained before the widget was created shows its whole loss curve. This mirror only tracks what
+was sent: new rows go to the page as appended chunks (`take`); the whole series is re-sent when the
+history was rewritten (checkout / undo / compaction / a failed change) or belongs to another
+lineage (the model was replaced).
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable
 
 import numpy as np
 
-#: newest steps kept exactly
-RECENT = 2000
-#: rows that summarise all older steps
-OLD_CAP = 2000
-#: rows allowed beyond RECENT + OLD_CAP before old rows are compacted (amortises the compaction)
-SLACK = 1000
-
-Segments = tuple[np.ndarray, ...]
-
-
-def _frozen(rows: np.ndarray) -> np.ndarray:
-    rows = np.ascontiguousarray(rows, dtype="<f4").reshape(-1, 4)
-    rows.setflags(write=False)
-    return rows
-
-
-def downsample(rows: np.ndarray, cap: int) -> np.ndarray:
-    """At most `cap` rows of `rows` (ordered by step): per bucket the rows of min and max train loss."""
-    n = len(rows)
-    if n <= cap:
-        return rows
-    buckets = max(1, cap // 2)
-    edges = np.linspace(0, n, buckets + 1).astype(np.int64)
-    keep: list[int] = []
-    for a, b in zip(edges[:-1], edges[1:]):
-        if b <= a:
-            continue
-        loss = rows[a:b, 1].astype(np.float64)
-        finite = np.isfinite(loss)
-        lo = a + int(np.argmin(np.where(finite, loss, np.inf)))
-        hi = a + int(np.argmax(np.where(finite, loss, -np.inf)))
-        keep.extend(sorted({lo, hi}))
-    return rows[np.asarray(keep, dtype=np.int64)]
+from kanwidget.core.network.loss_history import LossHistory, downsample  # noqa: F401 - re-exported
 
 
 class LossRows:
-    """The loss series of the view; see the module docstring."""
+    """The page's copy of the current model's loss history (see the module docstring)."""
 
-    def __init__(self, recent: int = RECENT, old_cap: int = OLD_CAP, slack: int = SLACK) -> None:
-        if recent < 1 or old_cap < 2 or slack < 1:
-            raise ValueError("recent, old_cap and slack must be positive (old_cap >= 2)")
-        self.recent, self.old_cap, self.slack = recent, old_cap, slack
-        self._segments: Segments = ()
-        self._open: list[tuple[float, float, float, float]] = []
-        self._sent = 0                      # rows of the current series the page holds
-        self._rewritten = False             # the page must get the whole series
-        self._at_version: dict[int, Segments] = {}
+    def __init__(self, source: Callable[[], LossHistory]) -> None:
+        self._source = source
+        self._synced: tuple[int, int] | None = None    # (id of the history, its revision) the page holds
+        self._sent = 0                                 # rows of that series the page holds
+
+    @property
+    def history(self) -> LossHistory:
+        """The current model's loss history (its lineage's)."""
+        return self._source()
 
     # ------------------------------------------------------------- reading
     def __len__(self) -> int:
-        return sum(len(s) for s in self._segments) + len(self._open)
+        return len(self.history)
 
     def array(self) -> np.ndarray:
-        """All rows, oldest first, as a (n, 4) float32 array."""
-        self._freeze()
-        return np.concatenate(self._segments) if self._segments else np.zeros((0, 4), dtype="<f4")
+        return self.history.array()
 
     def to_bytes(self) -> bytes:
         """The `metrics` trait: float32 LE rows (step, train, test, reg)."""
-        return self.array().tobytes()
+        return self.history.to_bytes()
 
-    @property
-    def versions_remembered(self) -> int:
-        return len(self._at_version)
-
-    def stored_rows(self) -> int:
-        """Rows held in memory, each shared segment counted once (current series and all versions)."""
-        seen: dict[int, int] = {}
-        for segs in (self._segments, *self._at_version.values()):
-            for s in segs:
-                seen[id(s)] = len(s)
-        return sum(seen.values()) + len(self._open)
-
-    # ------------------------------------------------------------- writing
-    def append(self, step: float, train: float, test: float, reg: float) -> None:
-        self._open.append((float(step), float(train), float(test), float(reg)))
-        if len(self) > self.recent + self.old_cap + self.slack:
-            self._compact()
-
-    def _freeze(self) -> None:
-        if self._open:
-            self._segments = self._segments + (_frozen(np.asarray(self._open, dtype=np.float64)),)
-            self._open = []
-
-    def _compact(self) -> None:
-        rows = self.array()
-        cut = len(rows) - self.recent
-        old = downsample(rows[:cut], self.old_cap)
-        self._segments = (_frozen(old), _frozen(rows[cut:]))
-        self._rewritten = True
-
+    # ------------------------------------------------------------- syncing
     def take(self) -> tuple[str, object] | None:
         """What the page is missing: ("full", bytes), ("append", [[step, train, test, reg], ...]) or None."""
-        if self._rewritten:
-            self._rewritten = False
-            self._sent = len(self)
-            return "full", self.to_bytes()
-        n = len(self)
+        history = self.history
+        key = (id(history), history.revision)
+        n = len(history)
+        if key != self._synced:
+            self._synced, self._sent = key, n
+            return "full", history.to_bytes()
         if n <= self._sent:
             return None
-        new = self.array()[self._sent:]
+        new = history.array()[self._sent:]
         self._sent = n
         return "append", new.tolist()
 
     def mark_sent(self) -> None:
         """The page was just given the whole series."""
-        self._rewritten = False
-        self._sent = len(self)
-
-    # ------------------------------------------------------------ versions
-    def remember(self, version_id: int, alive: Iterable[int]) -> None:
-        """Remember the current series for `version_id`; forget versions no longer in `alive`."""
-        self._freeze()
-        self._at_version[version_id] = self._segments
-        keep = set(alive) | {version_id}
-        for vid in [v for v in self._at_version if v not in keep]:
-            del self._at_version[vid]
-
-    def restore(self, version_id: int | None, steps_trained: int) -> None:
-        """Show the series of a checked-out version (else the rows up to its step count)."""
-        segs = self._at_version.get(version_id) if version_id is not None else None
-        if segs is None:
-            rows = self.array()
-            segs = (_frozen(rows[rows[:, 0] <= steps_trained]),) if len(rows) else ()
-        self._segments, self._open = segs, []
-        self._rewritten = True
+        history = self.history
+        self._synced, self._sent = (id(history), history.revision), len(history)
 
     def clear(self) -> None:
-        """Forget everything (a new model)."""
-        self._segments, self._open, self._at_version = (), [], {}
-        self._rewritten = True
+        """The page must get the whole series again at the next update (the model was replaced)."""
+        self._synced = None

@@ -30,7 +30,7 @@ class Session:
         self.target: Any = None
         #: "regression" or "classification" (labels 0/1; the data panel's classification presets)
         self.task: str = "regression"
-        self.rows = LossRows()
+        self.rows = LossRows(lambda: self.model.lineage.losses)   # the model keeps its loss history
         self.publisher = Publisher(self)
         self.trainer = Trainer(self)
         self.ops = LongOps(self)

@@ -279,9 +279,8 @@ def test_metrics_trait_is_appended_not_resent_at_fit_end(widget):
 
 
 def test_loss_history_is_bounded(widget, monkeypatch):
-    from kanwidget.widget import loss_rows
-    small = loss_rows.LossRows(recent=50, old_cap=20, slack=10)
-    monkeypatch.setattr(widget._session, "rows", small)
+    from kanwidget.core.network.loss_history import LossHistory
+    monkeypatch.setattr(widget.model.lineage, "losses", LossHistory(recent=50, old_cap=20, slack=10))
     widget.train(steps=300, opt="Adam", lr=0.01, update_grid=False, block=True)
     rows = rows_of(widget)
     assert len(rows) <= 80 and rows[-1, 0] == 300 and rows[-50:, 0].tolist() == list(range(251, 301))

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from kanwidget.core.network.loss_history import LossHistory
 from kanwidget.core.network.state import ModelState, RestorePoint
 
 if TYPE_CHECKING:
@@ -92,12 +93,15 @@ class Lineage:
         #: views attached to this lineage (a KANWidget counts itself while subscribed); fit hides its
         #: progress bar while this is > 0 because the view shows progress itself
         self.viewers = 0
+        #: the loss rows of every fit step announced on this lineage (bounded; restored with checkout)
+        self.losses = LossHistory()
 
     def __deepcopy__(self, memo: dict) -> "Lineage":
         """A copied model starts a lineage of its own: same versions, no subscribers, fresh lock."""
         new = Lineage(self.max_versions)
         new.versions = list(self.versions)
         new.current, new._next_id = self.current, self._next_id
+        new.losses = self.losses.copy()
         return new
 
     # ---------------------------------------------------------------- events
@@ -116,6 +120,10 @@ class Lineage:
             handlers.remove(fn)
 
     def emit(self, event: str, *payload: Any) -> None:
+        """Call the handlers of `event`; a "step" (a FitStep) is first added to the loss history."""
+        if event == "step":
+            info = payload[0]
+            self.losses.append(info.total_step, info.train_loss, info.test_loss, info.reg)
         for fn in list(self._subscribers.get(event, ())):
             try:
                 fn(*payload)
@@ -193,6 +201,7 @@ class Lineage:
             outer = self._change_depth == 0
             point = RestorePoint(model)
             history = (list(self.versions), self.current, self._next_id) if outer else None
+            losses = self.losses.mark() if outer else None
             ch = Change(model, label, metrics)
             self._change_depth += 1
             try:
@@ -201,6 +210,8 @@ class Lineage:
                 point.restore()
                 if history is not None:
                     self.versions[:], self.current, self._next_id = history
+                if losses is not None:
+                    self.losses.rollback(losses)
                 raise
             finally:
                 self._change_depth -= 1
@@ -232,6 +243,7 @@ class Lineage:
         if len(self.versions) > self.max_versions:
             del self.versions[0]
         self.current = version.id
+        self.losses.remember(version.id, (v.id for v in self.versions))
         self.emit("version", version)
         return version
 

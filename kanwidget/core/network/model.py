@@ -299,6 +299,7 @@ class KAN(nn.Module):
             target = self.lineage.get(int(vid))
             model = self.derive(target.snapshot)
             self.lineage.current = target.id
+            self.lineage.losses.restore(target.id, model.steps_trained)   # the loss curve of that version
             self.lineage.emit("structure", model, "checkout")
             return model
 
