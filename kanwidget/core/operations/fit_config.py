@@ -8,6 +8,7 @@ from typing import Any, Callable, Sequence
 from torch import Tensor
 
 from kanwidget.core.checks import check_bool, check_float, check_int
+from kanwidget.core.operations.losses import named_loss
 
 OPTIMISERS = ("LBFGS", "Adam")
 MAX_COUNT = 2 ** 31 - 1   # bound of step counts and intervals (beyond it nothing would finish anyway)
@@ -64,8 +65,9 @@ class FitConfig:
         }
         for name in ("lamb", "lamb_l1", "lamb_entropy", "lamb_coef", "lamb_coefdiff"):
             values[name] = check_float(name, getattr(self, name), 0.0)
-        if self.loss_fn is not None and not callable(self.loss_fn):
-            raise TypeError("loss_fn must be callable(pred, target) -> scalar tensor")
+        values["loss_fn"] = named_loss(self.loss_fn)     # "logistic" / "bce" / "mse" (operations/losses.py)
+        if values["loss_fn"] is not None and not callable(values["loss_fn"]):
+            raise TypeError("loss_fn must be callable(pred, target) -> scalar tensor, or a name such as 'logistic'")
         callbacks = self.callbacks
         if callbacks is None:
             callbacks = ()

@@ -149,6 +149,8 @@ def fit(model: "KAN", dataset: dict[str, Tensor], opt: str = "LBFGS", steps: int
     callbacks receive a FitStep after every step; the lineage emits fit_start/step/fit_end events.
     stop: this fit's stop token (default: a new one); setting it, or model.stop_training() from any
     thread, ends the fit after restoring the last completed step. record=False records no version.
+    loss_fn: callable(pred, target) -> scalar, or a name (operations/losses.py): "logistic"/"bce" for one logit
+    output and labels 0/1 (classification), "mse" the default.
     If the loss turns NaN/inf, the last finite weights are restored and a warning is issued.
     If a step raises (a callback, the optimiser), that step is undone, a version is recorded for the
     completed steps, "fit_end" is emitted and FitError is raised from the cause.
