@@ -49,6 +49,8 @@ export function decodeDataView(meta: unknown, buf: BytesLike): DecodedView | nul
   const m = meta as DataViewMeta | null;
   if (!m || typeof m !== "object" || !["2d", "slice", "1d"].includes(m.kind) || !m.arrays) return null;
   const all = toFloat32(buf);
+  const total = Object.values(m.arrays).reduce((end, at) => Math.max(end, at[0] + at[1]), 0);
+  if (all.length !== total) return null;             // a buffer from another update: wait for the pair
   const get = (name: string): Float32Array | null => {
     const at = m.arrays[name];
     if (!at || at[0] + at[1] > all.length) return null;
@@ -56,7 +58,7 @@ export function decodeDataView(meta: unknown, buf: BytesLike): DecodedView | nul
   };
   const cells = m.kind === "1d" ? m.resolution : m.resolution * m.resolution;
   const pred = get("pred");
-  if (!pred || pred.length !== cells) return null;   // a buffer from another update: wait for the pair
+  if (!pred || pred.length !== cells) return null;
   return {
     meta: m,
     target: get("target"),

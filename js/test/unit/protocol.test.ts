@@ -4,6 +4,10 @@ import { checkMessage, dataKw } from "../../src/protocol";
 import { formatEta, progressText, normaliseStatus } from "../../src/status";
 import type { CommandMessage, ProtocolTable } from "../../src/types";
 import { FIXTURES, PROTOCOL, fixtureState } from "./fixtures";
+import dataviewSlice from "../fixtures/dataview_slice.json";               // dataview
+import dataviewSliceData from "../fixtures/dataview_slice_data.json";     // dataview
+// @ts-ignore plain JS fixture
+import { bytesOf } from "../fixtures.mjs";
 
 function mount(overrides: Record<string, unknown> = {}) {
   return mountState(fixtureState(overrides));
@@ -105,6 +109,9 @@ describe("every command the page can send validates against the shipped table", 
     grid.value = "9";
     grid.dispatchEvent(new Event("input"));
     $("[data-kw=netedit-regrid]").click();
+    model.set("dataview", dataviewSlice);                                             // dataview: a slice's x axis
+    model.set("dataview_data", bytesOf(dataviewSliceData));
+    $("[data-kw=dataview-axis-0]").dispatchEvent(new Event("change"));
     const g = view.network.layout!.edges.find((e) => e.l === 1 && e.i === 2 && e.j === 0)!;
     const canvas = view.network.canvas;
     canvas.getBoundingClientRect = () => ({ left: 0, top: 0, right: 0, bottom: 0, width: 0, height: 0, x: 0, y: 0, toJSON() {} });
