@@ -4,6 +4,8 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { ARTIFACTS, launch, page, serve, watchErrors } from "./serve.mjs";
 import { DARK_HOST_CSS, forcedColorChecks, keyboardChecks, themeChecks } from "./theme-checks.mjs";
+import { PRESENT_PAGES, presentChecks } from "./present-checks.mjs";
+import { neteditChecks } from "./netedit-checks.mjs";
 
 const LOAD = `const { loadFixtures, fixtureState } = await import("/js/test/fixtures.mjs");\nconst fx = await loadFixtures();\n`;
 
@@ -60,7 +62,7 @@ function check(cond, what) {
 }
 
 mkdirSync(ARTIFACTS, { recursive: true });
-const server = await serve({ "/small": page(SMALL), "/big": page(BIG), "/nodata": page(NODATA), "/real": page(REAL), "/mult": page(MULT), "/themed": page(THEMED) });
+const server = await serve({ "/small": page(SMALL), "/big": page(BIG), "/nodata": page(NODATA), "/real": page(REAL), "/mult": page(MULT), "/themed": page(THEMED), ...PRESENT_PAGES });
 const browser = await launch();
 try {
   const ctx = await browser.newContext({ viewport: { width: 1200, height: 860 }, deviceScaleFactor: 2 });
@@ -186,9 +188,11 @@ try {
   await p.keyboard.press("Enter");
   check(JSON.stringify(await p.evaluate(() => window.model.sent.at(-1))) === JSON.stringify({ type: "command", name: "cancel", args: {} }), "Enter on Cancel sends cancel");
 
+  await neteditChecks(p, `${server.url}/real`, check);
   await themeChecks(p, `${server.url}/themed`, check);
   await forcedColorChecks(p, `${server.url}/themed`, check);
   await keyboardChecks(p, `${server.url}/themed`, check);
+  await presentChecks(p, server.url, check);
 
   check(errors.length === 0, `no console errors${errors.length ? `: ${errors.join(" | ")}` : ""}`);
 } finally {
