@@ -6,6 +6,7 @@ import { ARTIFACTS, launch, page, serve, watchErrors } from "./serve.mjs";
 import { DARK_HOST_CSS, forcedColorChecks, keyboardChecks, themeChecks } from "./theme-checks.mjs";
 import { PRESENT_PAGES, presentChecks } from "./present-checks.mjs";
 import { neteditChecks } from "./netedit-checks.mjs";
+import { dataviewChecks } from "./dataview-checks.mjs";
 
 const LOAD = `const { loadFixtures, fixtureState } = await import("/js/test/fixtures.mjs");\nconst fx = await loadFixtures();\n`;
 
@@ -189,6 +190,7 @@ try {
   check(JSON.stringify(await p.evaluate(() => window.model.sent.at(-1))) === JSON.stringify({ type: "command", name: "cancel", args: {} }), "Enter on Cancel sends cancel");
 
   await neteditChecks(p, `${server.url}/real`, check);
+  await dataviewChecks(p, server.url, check);
   await themeChecks(p, `${server.url}/themed`, check);
   await forcedColorChecks(p, `${server.url}/themed`, check);
   await keyboardChecks(p, `${server.url}/themed`, check);
