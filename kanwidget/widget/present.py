@@ -1,7 +1,7 @@
 """Presentation helpers of the widget: the next step of the reference workflow, and saving the network picture.
 
 The reference workflow (the KAN paper's, and the lesson notebook's) is
-train (sparse) -> prune -> train -> refine -> train -> auto-symbolic. `next_step(model)` reads where
+train (sparse) -> prune -> train -> refine -> train -> auto-symbolic -> train (the formula's constants). `next_step(model)` reads where
 the current version stands in it from the labels of its ancestry (versions are labelled by the
 operation that made them: "fit ...", "prune ...", "refine ...", "auto_symbolic") and returns the
 command to run next with its full arguments, or None when the workflow is done (or no data).
@@ -18,11 +18,13 @@ if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
 
 #: lamb of the first (sparsifying) training, steps of every training the Next button runs
-SPARSE_LAMB = 0.01
+SPARSE_LAMB = 0.001
 NEXT_STEPS = 50
 #: the grid the first refine goes to (at least twice the current one)
 REFINE_GRID = 10
 SAVE_SUFFIXES = (".png", ".svg")
+#: the functions auto-symbolic tries in the workflow (pykan's tutorial library: simple, readable formulas)
+TEACHING_LIB = ("x", "x^2", "x^3", "x^4", "exp", "log", "sqrt", "tanh", "sin", "abs")
 
 
 def stage_of(label: str) -> str:
@@ -45,16 +47,19 @@ def rule(stages: Sequence[str], grid: int) -> tuple[str, dict[str, Any], str, st
     """(command, args, label, reason) that follows `stages` (oldest first, the current version last), or None.
 
     Every change is followed by training; after a training: prune if never pruned, else refine if never
-    refined, else auto-symbolic; after auto-symbolic the workflow is done.
+    refined, else auto-symbolic; a training after auto-symbolic (fitting the formula's constants) ends it.
     """
-    if "symbolic" in stages:
-        return None
-    pruned, refined = "prune" in stages, "refine" in stages
     last = stages[-1] if stages else "start"
+    if "symbolic" in stages:
+        if last == "fit":
+            return None
+        args = {**defaults("train"), "steps": NEXT_STEPS, "lamb": 0.0}
+        return "train", args, "Train", "fit the constants of the formula"
+    pruned, refined = "prune" in stages, "refine" in stages
     if last != "fit":
         if not pruned:
             args = {**defaults("train"), "steps": NEXT_STEPS, "lamb": SPARSE_LAMB}
-            return "train", args, "Train", "train with sparsity (lamb 0.01) so unimportant edges fade"
+            return "train", args, "Train", f"train with sparsity (lamb {SPARSE_LAMB:g}) so unimportant edges fade"
         args = {**defaults("train"), "steps": NEXT_STEPS, "lamb": 0.0}
         return "train", args, "Train", f"train again after the {last if last != 'start' else 'change'}"
     if not pruned:
@@ -62,7 +67,8 @@ def rule(stages: Sequence[str], grid: int) -> tuple[str, dict[str, Any], str, st
     if not refined:
         new_grid = min(MAX_GRID, max(REFINE_GRID, 2 * grid))
         return "refine", {"grid": new_grid}, "Refine", f"a finer grid ({grid} → {new_grid} intervals) for accuracy"
-    return "auto_symbolic", defaults("auto_symbolic"), "Auto-symbolic", "replace every edge by its best formula"
+    args = {**defaults("auto_symbolic"), "lib": list(TEACHING_LIB)}
+    return "auto_symbolic", args, "Auto-symbolic", "replace every edge by its best-fitting simple function"
 
 
 def lineage_stages(model: "KAN") -> list[str]:

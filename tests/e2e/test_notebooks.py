@@ -1,4 +1,4 @@
-"""Runs the three notebooks headless (nbclient) and checks their key results.
+"""Runs the notebooks headless (nbclient) and checks their key results.
 
 Each notebook runs from a temp copy (cwd = temp dir), so the repo's notebooks are never modified;
 executed copies are kept under artifacts/e2e/notebooks/ for inspection.
@@ -21,7 +21,7 @@ ARTIFACTS = REPO / "artifacts" / "e2e"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.notebooks]
 
-NAMES = ["quickstart.ipynb", "teaching.ipynb", "discovery.ipynb"]
+NAMES = ["quickstart.ipynb", "teaching.ipynb", "discovery.ipynb", "lesson.ipynb"]
 CELL_TIMEOUT = 600
 
 
@@ -121,3 +121,16 @@ def test_discovery(tmp_path):
     assert "symbolically equal: True" in check, check
     rel = float(re.search(r"unsnapped formula on the test points: (\S+)", check).group(1))
     assert rel < 1e-2, check
+
+
+def test_lesson(tmp_path):
+    """The Voila lesson: code hidden, one widget in presentation mode, Next starts with a sparse training."""
+    nb, _ = run_notebook("lesson.ipynb", tmp_path)
+    assert _widget_outputs(nb) == 1
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.metadata.get("jupyter", {}).get("source_hidden") for c in code)
+    assert all(o.get("output_type") == "display_data" for c in code for o in c.outputs), "only the widget is shown"
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    kan = [s["state"] for s in state.values() if "presenting" in s.get("state", {})]
+    assert kan and kan[0]["presenting"] is True, kan
+    assert kan[0]["next_step"]["command"] == "train" and kan[0]["next_step"]["args"]["lamb"] > 0

@@ -32,7 +32,8 @@ def test_stage_of_version_labels(label, stage):
     (["start", "fit", "prune", "fit"], "refine"), (["start", "fit", "prune", "fit", "refine"], "train"),
     (["start", "fit", "prune", "fit", "refine", "fit"], "auto_symbolic"),
     (["start", "fit", "fit", "fit"], "prune"), (["start", "fit", "edit"], "train"),
-    (["start", "fit", "prune", "fit", "refine", "fit", "symbolic"], None),
+    (["start", "fit", "prune", "fit", "refine", "fit", "symbolic"], "train"),   # the formula's constants
+    (["start", "fit", "prune", "fit", "refine", "fit", "symbolic", "edit"], "train"),
     (["start", "fit", "prune", "fit", "refine", "fit", "symbolic", "fit"], None),
 ])
 def test_rule_follows_the_reference_workflow(stages, expected):
@@ -70,13 +71,16 @@ def test_next_action_runs_the_whole_workflow(widget, monkeypatch):
         done.append(widget.next_step["command"])
         widget.next_action()
         assert len(done) < 10
-    assert done == ["train", "prune", "train", "refine", "train", "auto_symbolic"]
+    assert done == ["train", "prune", "train", "refine", "train", "auto_symbolic", "train"]
     assert widget.model.grid == 10
     assert widget.formula["spline_edges"] == 0                        # every edge is symbolic now
-    assert lineage_stages(widget.model)[-1] == "symbolic"
+    assert lineage_stages(widget.model)[-2:] == ["symbolic", "fit"]
     assert widget.next_action() is None
+    widget.undo()
+    assert widget.next_step["command"] == "train"                     # the constants' fit again
     widget.undo()                                                     # back before auto-symbolic
     assert widget.next_step["command"] == "auto_symbolic"
+    assert widget.next_step["args"]["lib"] == list(present.TEACHING_LIB)
 
 
 def test_next_step_from_the_page_command(widget, monkeypatch):
