@@ -16,6 +16,10 @@ What is measured (all in one process, interleaved so both sides see the same mac
      Median of several; target <= 0.3 s.
   3. Payload bytes of one view update (graph JSON as serialised + curves buffer) for [2,5,1] and
      [8,64,64,1] with data. Target: a few KB and <= ~1.5 MB.
+  4. The data view (100 x 100 cells + 24 x 24 node thumbnails, target known): training wall time with
+     the widget attached, the data view on vs off (interleaved), the share of the run spent computing
+     it, and the cost and bytes of one data-view payload. Target: the data view adds <= 10 %.
+     `--dataview` runs only this part.
 Not part of the test suite. Timings on a shared 2-core machine are noisy: run it on a quiet machine.
 """
 from __future__ import annotations
@@ -36,14 +40,17 @@ from kanwidget import KAN, KANWidget  # noqa: E402
 from kanwidget.widget import snapshot  # noqa: E402
 
 
+def target_fn(n_var: int):
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return torch.exp(torch.sin(torch.pi * x[:, :1]) + (x[:, 1:] ** 2).sum(1, keepdim=True) / max(n_var - 1, 1))
+    return f
+
+
 def make_dataset(n_var: int, seed: int = 0) -> dict[str, torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
     x_train = torch.rand(1000, n_var, generator=gen) * 2 - 1
     x_test = torch.rand(1000, n_var, generator=gen) * 2 - 1
-
-    def f(x: torch.Tensor) -> torch.Tensor:
-        return torch.exp(torch.sin(torch.pi * x[:, :1]) + (x[:, 1:] ** 2).sum(1, keepdim=True) / max(n_var - 1, 1))
-
+    f = target_fn(n_var)
     return {"train_input": x_train, "train_label": f(x_train), "test_input": x_test, "test_label": f(x_test)}
 
 
@@ -152,13 +159,74 @@ def bench_payload() -> None:
               f"   (computed in {dt * 1e3:.0f} ms)")
 
 
+def bench_dataview(width: list[int], seconds: float, repeats: int) -> None:
+    """Training with the widget attached: data view on (target known) vs off, interleaved."""
+    data = make_dataset(width[0])
+    kw = dict(opt="Adam", lr=1e-3, update_grid=False)
+    KAN(width, grid=5, k=3, seed=0).fit(data, steps=3, verbose=False, **kw)           # warm up
+    t0 = time.perf_counter()
+    KAN(width, grid=5, k=3, seed=0).fit(data, steps=10, verbose=False, **kw)
+    steps = int(min(20_000, max(20, seconds / ((time.perf_counter() - t0) / 10))))
+    on, off, shares, updates = [], [], [], []
+    for _ in range(repeats):
+        for with_view in (False, True):
+            w, _comm = attach(KAN(width, grid=5, k=3, seed=0), data)
+            view = w._session.publisher.dataview
+            spent = [0.0, 0]
+            if with_view:
+                w.target = target_fn(width[0])
+                inner = view.payload
+
+                def counted(*args, _inner=inner, **kwargs):
+                    out = _inner(*args, **kwargs)
+                    spent[0] += view.cost
+                    spent[1] += 1
+                    return out
+                view.payload = counted
+            else:
+                view.due = lambda now: False          # no data-view updates during the fit
+            t0 = time.perf_counter()
+            w.train(steps=steps, block=True, lamb=0.0, **kw)
+            wall = time.perf_counter() - t0
+            (on if with_view else off).append(wall)
+            if with_view:
+                shares.append(spent[0] / wall)
+                updates.append(spent[1] / wall)
+            w.close()
+    a, b = statistics.median(on), statistics.median(off)
+    print(f"  {str(width):<14} Adam x{steps:<5} data view off {b:6.2f} s   on {a:6.2f} s   ratio {a / b:5.3f}"
+          f" (of best runs {min(on) / min(off):5.3f})   target <= 1.10\n  {'':<14} data view compute "
+          f"{statistics.median(shares):6.2%} of the run, {statistics.median(updates):.1f} updates/s")
+
+
+def bench_dataview_payload() -> None:
+    for width in ([2, 5, 1], [8, 64, 64, 1]):
+        model = KAN(width, grid=5, k=3, seed=0)
+        model.data = make_dataset(width[0])
+        from kanwidget.widget.dataview import DataView
+        view = DataView()
+        view.payload(model, target_fn(width[0]))            # the target is computed once, then cached
+        costs = []
+        for _ in range(5):
+            meta, data = view.payload(model, None)
+            costs.append(view.cost)
+        meta, data = view.payload(model, None)
+        js = len(json.dumps(meta, allow_nan=False).encode())
+        print(f"  {str(width):<14} {meta['kind']:<5} {meta['resolution']}x{meta['resolution']} cells, "
+              f"{len(meta['nodes'])} thumbnails: meta {js / 1e3:6.1f} KB + arrays {len(data) / 1e3:7.1f} KB,"
+              f" computed in {statistics.median(costs) * 1e3:6.1f} ms (median of 5)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repeats and steps")
+    parser.add_argument("--dataview", action="store_true", help="only part 4 (the data view)")
     args = parser.parse_args()
     torch.set_default_dtype(torch.float32)
     repeats = 2 if args.quick else 3
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    if args.dataview:
+        return dataview_part(args.quick, repeats)
     print("1. training wall time, widget attached vs headless (same run, interleaved)")
     seconds = 2.0 if args.quick else 6.0
     bench_overhead([2, 5, 1], seconds, repeats)
@@ -167,6 +235,15 @@ def main() -> None:
     bench_pause(3 if args.quick else 5)
     print("3. payload of one view update")
     bench_payload()
+    dataview_part(args.quick, repeats)
+
+
+def dataview_part(quick: bool, repeats: int) -> None:
+    print("4. the data view (100x100 cells + node thumbnails, target known)")
+    seconds = 2.0 if quick else 6.0
+    bench_dataview([2, 5, 1], seconds, repeats)
+    bench_dataview([8, 64, 64, 1], seconds, repeats)
+    bench_dataview_payload()
 
 
 if __name__ == "__main__":
