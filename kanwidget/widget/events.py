@@ -57,21 +57,27 @@ class LineageEvents:
         s = self.s
         s.model = model
         s.trainer.fitting = True
-        s.trainer.progress = (0, int(steps))
-        s.trainer.stall_note = ""
+        step, n = s.trainer.run_step(0, int(steps))      # n == 0: a run until paused (its chunks go on)
+        s.trainer.progress = (step, n)
         s.publisher.fit_started()
-        s.publisher.set_status({"state": "training", "text": "training…", "step": 0, "steps": int(steps)})
+        if step == 0:
+            s.trainer.stall_note = ""
+        text = "training…" if n else f"step {step} · until paused"
+        s.publisher.set_status({"state": "training", "text": text, "step": step, "steps": n})
 
     def step(self, info: Any) -> None:
         s = self.s
         s.model = info.model
-        s.trainer.progress = (info.step, info.steps)
+        step, steps = s.trainer.run_step(int(info.step), int(info.steps))
+        s.trainer.progress = (step, steps)
         if getattr(info, "stall", ""):     # the core detected a plateau and escaped it: say so, also after the fit
-            s.trainer.stall_note = f"step {info.step}: {info.stall}"
+            s.trainer.stall_note = f"step {step}: {info.stall}"
         text = f"train {info.train_loss:.3g} · test {info.test_loss:.3g}"
+        if not steps:                                            # running until paused: the live counter
+            text = f"step {step} · {text} · until paused"
         if s.trainer.stall_note:
             text += f" · {s.trainer.stall_note}"
-        s.publisher.tick({"state": "training", "text": text, "step": int(info.step), "steps": int(info.steps)})
+        s.publisher.tick({"state": "training", "text": text, "step": step, "steps": steps})
 
     def fit_end(self, model: "KAN", results: dict[str, list[float]]) -> None:
         s = self.s

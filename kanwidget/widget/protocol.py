@@ -104,7 +104,8 @@ def _edge(help_suffix: str = "") -> tuple[Arg, ...]:
 _TABLE: tuple[Command, ...] = (
     Command("train", "train", True, "train the model (in the background from the page)", label="Train",
             tooltip="Train the model", progress_unit="steps", args=(
-                Arg("steps", "int", "number of optimiser steps", 50, low=1, high=100_000, label="steps"),
+                Arg("steps", "int", "number of optimiser steps (0: until paused, the Play button)", 50, low=0,
+                    high=100_000, label="steps"),
                 Arg("opt", "choice", "optimiser", "LBFGS", choices=OPTIMISERS, label="opt"),
                 Arg("lr", "float", "learning rate", 1.0, low=0.0, low_open=True, high=100.0, label="lr",
                     default_by=("opt", {"LBFGS": 1.0, "Adam": 0.01})),

@@ -6,6 +6,13 @@ runs one way: button -> Trainer.stop -> the fit's Event -> fit returns. Nothing 
 
 Messages from the page reach Python only while no cell runs, so a fit started from the page runs in
 a daemon thread; its final view update runs in that thread after fit has returned.
+
+Run until paused (`train` with steps=0, the page's Play button): the background thread runs fits of
+CHUNK_STEPS steps (record=False; grids updated in the first chunk only) until the stop token is set,
+the status counting the steps of the whole run; ONE version is recorded when it ends ("fit LBFGS x1234
+(until paused)"), so versions stay bounded however long it runs, and the model's loss history (kept by
+its lineage, bounded) gets a row per step as with any fit. Pause stops the running chunk after its
+current step, so the model is always at a completed step.
 """
 from __future__ import annotations
 
@@ -19,6 +26,8 @@ if TYPE_CHECKING:
     from kanwidget.widget.session import Session
 
 Results = dict[str, list[float]]
+#: optimiser steps per fit while running until paused
+CHUNK_STEPS = 100
 
 
 class Trainer:
@@ -32,6 +41,8 @@ class Trainer:
         self.pausing = False
         self.stall_note = ""            # a plateau the running fit detected and escaped (shown in the status)
         self.final_pending = False      # the final view update of a background fit has not run yet
+        self.until_paused = False       # the running fit is a run until paused (train with steps=0)
+        self.run_base = 0               # steps of that run completed in earlier chunks
         self._thread: threading.Thread | None = None
         self._token: threading.Event | None = None
         self._returned = threading.Event()
@@ -67,7 +78,12 @@ class Trainer:
             self._token = threading.Event()
             self._returned.clear()
             self.progress = (0, steps)
+            self.until_paused, self.run_base = steps == 0, 0
             return self._token
+
+    def run_step(self, step: int, steps: int) -> tuple[int, int]:
+        """(step, steps) for the status: the whole run's step count and 0 (no end) when running until paused."""
+        return (self.run_base + step, 0) if self.until_paused and self.fit_active else (step, steps)
 
     def start(self, model: "KAN", dataset: dict[str, Any], **fit_kwargs: Any) -> None:
         """Run model.fit in a daemon thread with a fresh stop token."""
@@ -93,7 +109,8 @@ class Trainer:
         results, error = None, None
         try:
             if not token.is_set():
-                results = model.fit(dataset, verbose=False, stop=token, **fit_kwargs)
+                results = self._until_paused(model, dataset, token, fit_kwargs) if self.until_paused \
+                    else model.fit(dataset, verbose=False, stop=token, **fit_kwargs)
         except BaseException as exc:  # never lost: reported to the widget (error trait + warning)
             error = exc
         finally:
@@ -103,6 +120,34 @@ class Trainer:
                 self.s.publisher.report(error, prefix="training failed: ")
         finally:
             self._final_update(results)
+
+    def _until_paused(self, model: "KAN", dataset: dict[str, Any], token: threading.Event,
+                      fit_kwargs: dict[str, Any]) -> Results:
+        """Fits of CHUNK_STEPS steps until the token is set (or a fit ends early); one version at the end."""
+        lineage = model.lineage
+        if not lineage.versions:
+            with lineage.change(model, "init"):
+                pass
+        kwargs = {**fit_kwargs, "steps": CHUNK_STEPS, "record": False}
+        total: Results = {"train_loss": [], "test_loss": [], "reg": []}
+        try:
+            while not token.is_set():
+                results = model.fit(dataset, verbose=False, stop=token, **kwargs)
+                for key in total:
+                    total[key].extend(results[key])
+                self.run_base = len(total["train_loss"])
+                kwargs["update_grid"] = False
+                if len(results["train_loss"]) < CHUNK_STEPS:    # stopped, or ended early (non-finite loss)
+                    break
+        finally:
+            done = len(total["train_loss"])
+            self.progress = (done, 0)
+            if done:
+                with lineage.change(model, f"fit {fit_kwargs.get('opt', 'LBFGS')} x{done} (until paused)",
+                                    metrics={"train_loss": total["train_loss"][-1],
+                                             "test_loss": total["test_loss"][-1]}):
+                    pass
+        return total
 
     def _final_update(self, results: Results | None) -> None:
         """Last thing in the trainer thread: the final view update of the fit."""
@@ -119,6 +164,7 @@ class Trainer:
             self.s.publisher.report(exc, prefix="view update failed: ")
         finally:
             self.final_pending = False
+            self.until_paused = False
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Set the running fit's stop token; True once fit has returned (within timeout)."""
@@ -144,7 +190,9 @@ class Trainer:
         results = results or {}
         done = len(results.get("train_loss", []))
         _, n = self.progress
-        if done and done < n:
+        if self.until_paused:
+            text = f"paused after {done} steps" if done else "no step completed"
+        elif done and done < n:
             text = f"paused after {done}/{n} steps" if (self.pausing or self.stop_requested) \
                 else f"stopped after {done}/{n} steps"
         elif done:

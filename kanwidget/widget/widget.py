@@ -103,9 +103,15 @@ class KANWidget(anywidget.AnyWidget):
         """True while a fit started by the widget runs in the background."""
         return self._session.trainer.running
 
-    def train(self, steps: int = 50, opt: str = "LBFGS", lr: float = 1.0, lamb: float = 0.0,
+    def train(self, steps: int | None = 50, opt: str = "LBFGS", lr: float = 1.0, lamb: float = 0.0,
               update_grid: bool = True, block: bool = False) -> dict[str, list[float]] | None:
-        """Train in a background thread (block=False, returns None) or in the caller (returns fit's results)."""
+        """Train in a background thread (block=False, returns None) or in the caller (returns fit's results).
+
+        steps=0 or None: run until paused (`w.pause()`), as the page's Play button; needs block=False.
+        """
+        steps = 0 if steps is None else steps
+        if steps == 0 and block:
+            raise ValueError("steps: 0 (until paused) needs block=False; pause with w.pause()")
         args = {"steps": steps, "opt": opt, "lr": lr, "lamb": lamb, "update_grid": update_grid}
         return self._session.runner.run("train", args, background=not block)
 

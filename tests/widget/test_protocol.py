@@ -40,8 +40,8 @@ BAD = [
     ({"type": "command", "name": "train", "args": train_with(steps="50")}, "steps must be an integer"),
     ({"type": "command", "name": "train", "args": train_with(steps=2.5)}, "steps must be an integer"),
     ({"type": "command", "name": "train", "args": train_with(steps=True)}, "steps must be an integer"),
-    ({"type": "command", "name": "train", "args": train_with(steps=0)}, "steps must be an integer in [1, 100000]"),
-    ({"type": "command", "name": "train", "args": train_with(steps=100001)}, "[1, 100000]"),
+    ({"type": "command", "name": "train", "args": train_with(steps=-1)}, "steps must be an integer in [0, 100000]"),
+    ({"type": "command", "name": "train", "args": train_with(steps=100001)}, "[0, 100000]"),
     ({"type": "command", "name": "train", "args": train_with(opt="SGD")}, "opt must be one of LBFGS, Adam"),
     ({"type": "command", "name": "train", "args": train_with(opt="__import__('os')")}, "opt must be one of"),
     ({"type": "command", "name": "train", "args": train_with(lr=0)}, "lr must be in (0, 100]"),
@@ -141,7 +141,7 @@ def test_integral_floats_accepted(widget):
 def test_python_methods_raise_clear_errors(widget):
     from kanwidget.widget import CommandError
     with pytest.raises(CommandError, match="steps must be an integer in"):
-        widget.train(steps=0)
+        widget.train(steps=-1)
     with pytest.raises(CommandError, match="unknown function"):
         widget.fix_symbolic(0, 0, 0, "nope")
     with pytest.raises(CommandError, match="unknown version"):
