@@ -174,8 +174,9 @@ export class DataViewPanel {
     this.info.textContent = !m ? "" : m.kind === "slice"
       ? `slice over ${names}; ${m.held.map((x, k) => (m.axes.includes(k) ? "" : `x_${k + 1} = ${fmtNum(x)}`)).filter(Boolean).join(", ")}`
       : m.has_target ? `${m.output_name} over ${names}` : `${m.output_name} over ${names} (target unknown)`;
+    this.el.hidden = !v && !this.errorText;          // no payload (yet): no panel
     if (!v || !m) {
-      this.figures.replaceChildren(h("div", { class: "kw-empty kw-dv-empty", text: this.errorText || "No data view yet." }));
+      this.figures.replaceChildren(h("div", { class: "kw-muted kw-dv-empty", text: this.errorText }));
       this.nodeFig.hidden = true;
       return;
     }
