@@ -177,10 +177,10 @@ def bench_dataview(width: list[int], seconds: float, repeats: int) -> None:
                 w.target = target_fn(width[0])
                 inner = view.payload
 
-                def counted(*args, _inner=inner, **kwargs):
+                def counted(*args, _inner=inner, _view=view, _spent=spent, **kwargs):
                     out = _inner(*args, **kwargs)
-                    spent[0] += view.cost
-                    spent[1] += 1
+                    _spent[0] += _view.cost
+                    _spent[1] += 1
                     return out
                 view.payload = counted
             else:
