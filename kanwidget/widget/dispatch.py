@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from kanwidget.widget import data_panel
 from kanwidget.widget.protocol import (NEEDS_DATA, STOPPERS, TRAINERS, CommandError, parse_message, validate)
 from kanwidget.widget.dataview import handle_dataview  # dataview
 from kanwidget.widget.publisher import idle
@@ -104,6 +105,8 @@ HANDLERS: dict[str, Handler] = {
     "delete_layer": Handler(net_edit.delete_layer),
     "regrid": Handler(net_edit.regrid),
     "reinit": Handler(net_edit.reinit),
+    "set_data": Handler(data_panel.set_data),
+    "regenerate": Handler(data_panel.regenerate),
     # -- feature handlers (imported from their own modules): add new entries above this line --
 }
 #: view settings (read-only): run at once, never pause a fit nor wait behind a command
@@ -180,6 +183,7 @@ class CommandRunner:
             kwargs = dict(args)
             s.publisher.set_status({"state": "training", "text": f"training {args['opt']} · starting",
                                     "step": 0, "steps": args["steps"]})
+        kwargs.update(data_panel.fit_loss(s))      # classification data (data panel): the logistic loss
         if background and name == "train":
             trainer.start(s.model, data, **kwargs)
             return None

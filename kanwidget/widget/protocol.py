@@ -10,7 +10,9 @@ command takes, numbers for type, range and float overflow (an error always names
 edges against the current model, function names against the symbolic library, version ids
 against the history. A `nullable` argument also takes null (None: "keep" or "choose for me", as its help
 says). Strings are compared, never evaluated. `floats` is a list of finite numbers
-(nullable: null allowed); its length is checked by the command's handler against the model. Bounds that depend on the model
+(nullable: null allowed); its length is checked by the command's handler against the model. `text` is a string
+of at most `max_length` characters without control characters (the data panel's formula): only compared or
+parsed by a safe parser (kanwidget.core.expression), never evaluated. Bounds that depend on the model
 (edge indices, the refine grid, version ids, library names) come from `ModelInfo`.
 """
 from __future__ import annotations
@@ -21,12 +23,14 @@ from typing import Any, Mapping, Sequence
 
 from kanwidget.core.network.history import EVENTS
 from kanwidget.core.operations.training import OPTIMISERS
+from kanwidget.core.expression import MAX_LENGTH as FORMULA_MAX_LENGTH
+from kanwidget.core.presets import PRESETS
 
 #: version of the table's shape (bump when a field changes meaning)
 PROTOCOL_VERSION = 1
 KINDS = ("stop", "read", "train", "change")
 #: argument types: numbers, a flag, one of fixed choices, library function name(s), an edge index, a version id
-ARG_TYPES = ("int", "float", "bool", "choice", "function", "functions", "edge_index", "version", "floats")
+ARG_TYPES = ("int", "float", "bool", "choice", "function", "functions", "edge_index", "version", "floats", "text")
 #: which part of an edge an `edge_index` argument names
 EDGE_ROLES = ("layer", "in", "out")
 MAX_GRID = 1000
@@ -70,9 +74,11 @@ class Arg:
     nullable: bool = False
     role: str | None = None
     default_by: tuple[str, Mapping[str, Any]] | None = None
+    max_length: int | None = None     # "text" args: the most characters accepted
 
     def __post_init__(self) -> None:
         assert self.type in ARG_TYPES, self.type
+        assert (self.type == "text") == (self.max_length is not None), self.name
         assert self.role is None or self.role in EDGE_ROLES, self.role
 
 
@@ -187,6 +193,21 @@ _TABLE: tuple[Command, ...] = (
             "seed after the model's)", label="Re-initialise", tooltip="Start again from fresh random parameters",
             args=(Arg("seed", "int", "random seed (null: the model's seed + 1)", None, low=0, high=2**31 - 1,
                       nullable=True, label="seed"),)),
+    # data panel (widget/data_panel.py): a preset or a typed formula as the model's data, one version each
+    Command("set_data", "change", False, "load a dataset: a preset or a formula in x_1..x_n (exactly one), sampled "
+            "in [-1, 1]", label="Load data", tooltip="Sample this dataset and make it the model's data", args=(
+                Arg("preset", "choice", "a named dataset (null when a formula is given)", None, nullable=True,
+                    choices=tuple(PRESETS), label="preset"),
+                Arg("formula", "text", "a formula in x_1..x_n, e.g. exp(sin(pi*x_1) + x_2^2) (null with a preset)",
+                    None, nullable=True, max_length=FORMULA_MAX_LENGTH, label="formula"),
+                Arg("noise", "float", "noise: std of Gaussian noise on the labels (classification: on the points)",
+                    0.0, low=0.0, high=1.0, label="noise"),
+                Arg("n_train", "int", "number of training points", 500, low=10, high=10_000, label="points"),
+                Arg("test_fraction", "float", "share of all points kept for testing", 0.2, low=0.0, low_open=True,
+                    high=0.9, label="test share"),
+                Arg("seed", "int", "random seed of the sample", 0, low=0, high=2 ** 31 - 1, label="seed"))),
+    Command("regenerate", "change", False, "sample the loaded preset or formula again with the next seed",
+            label="Regenerate", tooltip="Sample the same dataset again with a new seed"),
     # -- feature commands (data panel, data view, network editing, ...): add new entries above this line --
 )
 COMMANDS: dict[str, Command] = {c.name: c for c in _TABLE}
@@ -223,6 +244,8 @@ def _arg_json(a: Arg) -> dict[str, Any]:
         out.update(low=a.low, high=a.high, low_open=a.low_open, high_open=a.high_open, above=a.above)
     if a.type == "choice":
         out["choices"] = list(a.choices)
+    if a.max_length is not None:
+        out["max_length"] = a.max_length
     if a.nullable:
         out["nullable"] = True
     if a.role is not None:
@@ -348,9 +371,21 @@ def _edge_high(a: Arg, clean: Mapping[str, Any], info: ModelInfo) -> int:
     return info.width[layer if a.role == "in" else layer + 1] - 1
 
 
+def _check_text(a: Arg, value: Any) -> str:
+    if not isinstance(value, str):
+        raise CommandError(f"{a.name} must be text, got {_show(value)}")
+    if len(value) > (a.max_length or 0):
+        raise CommandError(f"{a.name} is too long: {len(value)} characters (the limit is {a.max_length})")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise CommandError(f"{a.name} contains a control character (newlines and tabs are not accepted)")
+    return value
+
+
 def _check_arg(a: Arg, value: Any, clean: Mapping[str, Any], info: ModelInfo) -> Any:
     if value is None and a.nullable:
         return None
+    if a.type == "text":
+        return _check_text(a, value)
     if a.type == "int":
         low = a.low
         if a.above is not None:

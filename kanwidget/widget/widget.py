@@ -16,6 +16,7 @@ import anywidget
 import traitlets
 
 from kanwidget.widget import dataview as dataview_module
+from kanwidget.widget import data_panel
 from kanwidget.widget.dispatch import PAUSE_TIMEOUT
 from kanwidget.widget.protocol import defaults, page_table
 from kanwidget.widget.publisher import ALL_PARTS, KANWidgetWarning, idle  # noqa: F401 - re-exported
@@ -57,6 +58,7 @@ class KANWidget(anywidget.AnyWidget):
     dataview_data = traitlets.Bytes(b"").tag(sync=True)  # its float32 LE arrays (meta["arrays"])
     presenting = traitlets.Bool(False).tag(sync=True)   # presentation mode (present.py; the page writes it too)
     next_step = traitlets.Dict().tag(sync=True)         # the workflow's next command (present.next_step)
+    data_source = traitlets.Dict().tag(sync=True)       # what the data is (data_panel.py): {kind, name, formula, ...}
     # -- feature traits: add new traits above this line --
 
     def __init__(self, model: "KAN", dataset: dict[str, Any] | None = None, target: Any = None,
@@ -67,6 +69,7 @@ class KANWidget(anywidget.AnyWidget):
         model, note = _accept_model(model)
         super().__init__(**kwargs)
         self._session = Session(self, model, dataset)
+        data_panel.python_data(self._session)
         if target is not None:
             self.target = target
         if note:
@@ -97,6 +100,7 @@ class KANWidget(anywidget.AnyWidget):
     @dataset.setter
     def dataset(self, dataset: dict[str, Any] | None) -> None:
         self._session.set_dataset(dataset, publish=True)
+        data_panel.python_data(self._session)
 
     @property
     def training(self) -> bool:
@@ -241,6 +245,17 @@ class KANWidget(anywidget.AnyWidget):
         out of view); every view of the widget follows the same model and stays in sync."""
         from IPython.display import display
         display(self)
+
+    def set_data(self, preset: str | None = None, formula: str | None = None, noise: float = 0.0,
+                 n_train: int = 500, test_fraction: float = 0.2, seed: int = 0) -> dict[str, Any]:
+        """Load a preset (kanwidget.core.presets.PRESETS) or a formula in x_1..x_n as the model's data (one
+        version: undo brings the old data back); classification presets train with the logistic loss."""
+        return self._run("set_data", preset=preset, formula=formula, noise=noise, n_train=n_train,
+                         test_fraction=test_fraction, seed=seed)
+
+    def regenerate(self) -> dict[str, Any]:
+        """Sample the loaded preset or formula again with the next seed."""
+        return self._run("regenerate")
 
     # -- feature methods: add new public methods above this line --
 

@@ -173,7 +173,8 @@ def test_page_table_is_json_and_lists_every_command():
     assert set(table["commands"]) == set(COMMANDS) == {
         "train", "pause", "stop", "cancel", "step", "prune", "refine", "auto_symbolic", "discover", "inspect",
         "fix_symbolic", "unfix_symbolic", "undo", "checkout", "close_inspector",
-        "add_node", "delete_node", "add_layer", "delete_layer", "regrid", "reinit"}   # network editing
+        "add_node", "delete_node", "add_layer", "delete_layer", "regrid", "reinit",   # network editing
+        "set_data", "regenerate"} | ({"dataview"} & set(COMMANDS))                     # data panel, data view
     assert table["optimisers"] == list(OPTIMISERS) and table["events"] == list(EVENTS)
     assert all(c["kind"] in KINDS for c in table["commands"].values())
     # Python is right: refine needs no data; cancel is a stop command
