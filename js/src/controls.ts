@@ -11,9 +11,14 @@ export const NO_DATA_TEXT = "Needs a dataset: create the widget with KANWidget(m
 const NO_PROTOCOL_TEXT = "The widget's command table (protocol trait) is missing; re-run the cell";
 const PENDING_TIMEOUT_MS = 20000;
 
-/** The controls bar: one group per command with its inputs; `extra` buttons follow in the same group. */
-const LAYOUT: { command: string; primary?: boolean; extra?: string[] }[] = [
-  { command: "train", primary: true, extra: ["pause", "step"] },
+/** Sends the train command with steps 0: train until paused (the table's steps arg must accept 0). */
+export const PLAY_TEXT = "Play";
+export const PLAY_TIP = "Train until paused (steps = 0); press again to pause";
+
+/** The controls bar: one group per command with its inputs; `extra` buttons follow in the same group;
+ * `play` adds a Play/Pause toggle after the command's button (train with steps 0, run until paused). */
+const LAYOUT: { command: string; primary?: boolean; play?: boolean; extra?: string[] }[] = [
+  { command: "train", primary: true, play: true, extra: ["pause", "step"] },
   { command: "prune" },
   { command: "refine" },
   { command: "auto_symbolic", extra: ["discover"] },
@@ -43,6 +48,8 @@ export class Controls {
   private unchecked = new Set<string>();
   private pending = new Map<string, ReturnType<typeof setTimeout>>();
   private state: ControlsState = { state: "idle", hasData: true, library: [] };
+  /** The Play/Pause toggle (null when the table's train cannot run until paused). */
+  play: HTMLButtonElement | null = null;
   private send: SendCommand;
 
   constructor(send: SendCommand) {
@@ -69,8 +76,11 @@ export class Controls {
     this.buttons.clear();
     this.inputs.clear();
     this.libBox = this.libSummary = null;
-    const groups = LAYOUT.map(({ command, primary, extra }) => {
+    this.play = null;
+    const groups = LAYOUT.map(({ command, primary, play, extra }) => {
       const children: HTMLElement[] = [this.button(command, primary ? "kw-primary" : "")];
+      const steps = this.spec(command)?.args.find((a) => a.name === "steps");
+      if (play && steps && (steps.low ?? 1) <= 0) children.push(this.playButton(command));
       for (const arg of this.spec(command)?.args ?? []) {
         const f = this.field(command, arg);
         if (f) children.push(f);
@@ -96,6 +106,25 @@ export class Controls {
     b.dataset.tip = title;
     b.addEventListener("click", () => this.click(name));
     this.buttons.set(name, b);
+    return b;
+  }
+
+  /** Play: send `command` with the bar's args and steps 0; while training, the same button pauses. */
+  private playButton(command: string): HTMLButtonElement {
+    const b = h("button", { type: "button", "data-kw": "play", class: "kw-btn kw-play", title: PLAY_TIP,
+      "aria-pressed": "false", text: PLAY_TEXT });
+    b.addEventListener("click", () => {
+      if (b.disabled) return;
+      if (this.state.state === "training") {
+        this.send("pause", {});
+        return;
+      }
+      const args = this.argsFor(command);
+      if (args === null) return;
+      this.send(command, { ...args, steps: 0 });
+      this.setPending(command);
+    });
+    this.play = b;
     return b;
   }
 
@@ -279,6 +308,13 @@ export class Controls {
       b.setAttribute("aria-busy", pending ? "true" : "false");
       b.textContent = pending ? `${b.dataset.label}…` : (b.dataset.label ?? name);
       b.title = !spec ? NO_PROTOCOL_TEXT : needsData ? NO_DATA_TEXT : (b.dataset.tip ?? "");
+    }
+    if (this.play) {
+      const training = state === "training";
+      this.play.disabled = !hasData || state === "busy" || (!training && this.pending.size > 0);
+      this.play.textContent = training ? "Pause" : PLAY_TEXT;
+      this.play.setAttribute("aria-pressed", training ? "true" : "false");
+      this.play.title = !hasData ? NO_DATA_TEXT : training ? "Pause training" : PLAY_TIP;
     }
     this.noData.hidden = hasData;
     this.el.dataset.state = state;

@@ -130,7 +130,7 @@ describe("every command the page can send validates against the shipped table", 
     const bad: CommandMessage[] = [
       { type: "command", name: "explode", args: {} },
       { type: "command", name: "train", args: { steps: 5 } },
-      { type: "command", name: "train", args: { steps: 0, opt: "LBFGS", lr: 1, lamb: 0, update_grid: true } },
+      { type: "command", name: "train", args: { steps: -1, opt: "LBFGS", lr: 1, lamb: 0, update_grid: true } },
       { type: "command", name: "train", args: { steps: 5, opt: "SGD", lr: 1, lamb: 0, update_grid: true } },
       { type: "command", name: "train", args: { steps: 5, opt: "Adam", lr: 0, lamb: 0, update_grid: true } },
       { type: "command", name: "train", args: { steps: 2.5, opt: "Adam", lr: 1, lamb: 0, update_grid: true } },
