@@ -76,7 +76,7 @@ function drawThumb(view: DecodedView, k: number, v: Float32Array, pal: Palette, 
 /** Side of a node's thumbnail square in CSS pixels (0: too crowded to draw). */
 export function thumbSide(layout: Layout, row: NodePos[]): number {
   const spacing = row.length > 1 ? Math.abs(row[1].x - row[0].x) : layout.width;
-  const side = Math.min(26, spacing * 0.8);
+  const side = Math.min(22, spacing * 0.8);   // clear of the output names drawn above the top row
   return side >= 8 ? side : 0;
 }
 
