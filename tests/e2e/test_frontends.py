@@ -336,7 +336,7 @@ def test_notebook7(browser, front_page, tmp_path):
 
 
 def test_voila(browser, front_page, tmp_path):
-    """Voilà: the quickstart served as a page without code; Train from the page; `?voila-theme=dark`."""
+    """Voilà: the quickstart served as a page without code; Train from the page; `?theme=dark`."""
     root = tmp_path / "root"
     root.mkdir()
     nb = quickstart_head(root / "quickstart.ipynb")
@@ -346,7 +346,7 @@ def test_voila(browser, front_page, tmp_path):
         fp = front_page("voila")
         fp.page.goto(url, wait_until="domcontentloaded")
         fp.wait_widget()
-        assert fp.page.locator(".jp-InputArea:visible, .jp-CodeMirrorEditor:visible").count() == 0   # no code shown
+        assert fp.page.locator(".jp-CodeCell .jp-InputArea:visible, .cm-editor:visible").count() == 0   # no code shown
         check_rendered(fp)
         light = near_white_share(fp.shot("light"))
         fp.shot("page", widget_only=False)
@@ -354,7 +354,7 @@ def test_voila(browser, front_page, tmp_path):
         fp.shot("trained")
 
         dark = front_page("voila-dark")
-        dark.page.goto(f"{url}/?voila-theme=dark", wait_until="domcontentloaded")
+        dark.page.goto(f"{url}/?theme=dark", wait_until="domcontentloaded")
         dark.wait_widget()
         assert dark.page.evaluate("() => document.body.dataset.jpThemeLight") == "false"
         check_rendered(dark)
