@@ -17,6 +17,7 @@ import { Timeline } from "./timeline";
 import { PinToggle } from "./pin";   // pin to the side (issue 11 item 7)
 import { ExportBar } from "./export";   // present + export
 import { PresentMode } from "./present";
+import { DataPanel } from "./datapanel";   // data panel (issue 11 item 2)
 import type { AnyWidget } from "@anywidget/types";
 import type { Callback, Graph, ProtocolTable, SendCommand, Traits, WidgetModel } from "./types";
 
@@ -115,8 +116,9 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   header.append(pin.el);
   const dataView = new DataViewPanel(send);
   network.el.append(netEdit.overlay); network.el.after(netEdit.el); // netedit
+  const dataPanel = new DataPanel(send);   // data panel: presets, formula, noise / points / split, regenerate
   // -- feature panels: create them above this line and place them in the layout below --
-  root.append(header, controls.el, errorBox.el, h("div", { class: "kw-main" }, netCard, side), dataView.el, timeline.el);
+  root.append(header, controls.el, errorBox.el, h("div", { class: "kw-main" }, netCard, side), dataPanel.el, dataView.el, timeline.el);
   el.append(root);
 
   const shape = header.querySelector(".kw-shape") as HTMLElement;
@@ -201,6 +203,10 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
     ["change:status", () => present.update(get("next_step"))],
     ["change:dataview", onDataView],
     ["change:dataview_data", onDataView],
+    ["change:data_source", () => dataPanel.setSource(get("data_source") ?? null)],
+    ["change:error", () => dataPanel.setError(String(get("error") ?? ""))],
+    ["change:status", () => dataPanel.setBusy(normaliseStatus(get("status")).state !== "idle")],
+    ["change:protocol", () => dataPanel.setProtocol(normaliseProtocol(get("protocol")))],
     // -- feature handlers: add new entries above this line --
   ];
   for (const [ev, cb] of handlers) model.on(ev, cb);
@@ -215,6 +221,9 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   onInspector();
   onVersions();
   present.setPresenting(get("presenting") === true);
+  dataPanel.setProtocol(normaliseProtocol(get("protocol")));
+  dataPanel.setSource(get("data_source") ?? null);
+  dataPanel.setBusy(normaliseStatus(get("status")).state !== "idle");
   present.update(get("next_step"));
 
   return {
@@ -231,6 +240,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
       exportBar.destroy();
       pin.destroy();
       dataView.destroy();
+      dataPanel.destroy();
       // -- feature teardown: add above this line --
       network.destroy();
       chart.destroy();

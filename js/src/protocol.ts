@@ -36,6 +36,7 @@ export function checkArg(arg: ArgSpec, value: unknown, table: ProtocolTable): st
     case "bool":
       return typeof value === "boolean" ? null : `${arg.name} must be true or false`;
     case "choice":
+      if (value === null && arg.nullable) return null;
       return typeof value === "string" && (arg.choices ?? []).includes(value) ? null : `${arg.name} must be one of ${(arg.choices ?? []).join(", ")}`;
     case "function":
       return typeof value === "string" && value !== "" ? null : `${arg.name} must be a function name`;
@@ -47,6 +48,10 @@ export function checkArg(arg: ArgSpec, value: unknown, table: ProtocolTable): st
       if (value === null && arg.nullable) return null;
       return Array.isArray(value) && value.every((v) => typeof v === "number" && Number.isFinite(v))
         ? null : `${arg.name} must be a list of finite numbers`;
+    case "text":
+      if (value === null && arg.nullable) return null;
+      return typeof value === "string" && value.length <= (arg.max_length ?? 0) && !/[\u0000-\u001f\u007f]/.test(value)
+        ? null : `${arg.name} must be text of at most ${arg.max_length ?? 0} characters`;
     case "edge_index":
     case "version":
       return num && Number.isInteger(value) && (value as number) >= 0 ? null : `${arg.name} must be a non-negative integer`;

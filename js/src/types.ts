@@ -91,7 +91,7 @@ export type BytesLike = DataView | ArrayBuffer | ArrayBufferView | null | undefi
 export type Callback = (...args: any[]) => void;
 
 /** The `protocol` trait: the command table of kanwidget/widget/protocol.py (`page_table()`). */
-export type ArgType = "int" | "float" | "bool" | "choice" | "function" | "functions" | "edge_index" | "version" | "floats";
+export type ArgType = "int" | "float" | "bool" | "choice" | "function" | "functions" | "edge_index" | "version" | "floats" | "text";
 export type CommandKind = "stop" | "read" | "train" | "change";
 
 export interface ArgSpec {
@@ -111,6 +111,8 @@ export interface ArgSpec {
   nullable?: boolean;
   role?: "layer" | "in" | "out";
   default_by?: { arg: string; values: Record<string, unknown> };
+  /** "text" args: the most characters (the text is only compared or parsed by Python, never evaluated) */
+  max_length?: number;
 }
 
 export interface CommandSpec {
@@ -150,6 +152,8 @@ export interface Traits {
   /** the data view's meta and float32 arrays (heatmap.ts DataViewMeta; kanwidget/widget/dataview.py) */
   dataview: Record<string, unknown>;
   dataview_data: BytesLike;
+  /** what the data is (data panel, kanwidget/widget/data_panel.py): {kind, name, formula, noise, n_train, ...} */
+  data_source: DataSource | Record<string, never>;
   // -- feature traits: add new traits above this line --
 }
 
@@ -171,3 +175,18 @@ export interface CommandMessage {
 }
 
 export type SendCommand = (name: string, args?: Record<string, unknown>) => void;
+
+/** The `data_source` trait (data panel): where the model's data came from. */
+export interface DataSource {
+  kind: "preset" | "formula" | "python";
+  name: string;
+  formula: string;
+  latex: string;
+  noise?: number;
+  n_train: number;
+  n_test: number;
+  test_fraction?: number;
+  seed?: number;
+  task: "regression" | "classification";
+  n_var: number;
+}

@@ -112,6 +112,7 @@ describe("every command the page can send validates against the shipped table", 
     model.set("dataview", dataviewSlice);                                             // dataview: a slice's x axis
     model.set("dataview_data", bytesOf(dataviewSliceData));
     $("[data-kw=dataview-axis-0]").dispatchEvent(new Event("change"));
+    for (const k of ["data-load", "data-regenerate"]) { $(`[data-kw=${k}]`).click(); answer(); }   // data panel
     const g = view.network.layout!.edges.find((e) => e.l === 1 && e.i === 2 && e.j === 0)!;
     const canvas = view.network.canvas;
     canvas.getBoundingClientRect = () => ({ left: 0, top: 0, right: 0, bottom: 0, width: 0, height: 0, x: 0, y: 0, toJSON() {} });

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { DataPanel } from "../../src/datapanel";
+import { checkMessage } from "../../src/protocol";
+import { PROTOCOL } from "./fixtures";
+
+function panel() {
+  const sent: { name: string; args: Record<string, unknown> }[] = [];
+  const p = new DataPanel((name, args = {}) => { sent.push({ name, args }); });
+  document.body.append(p.el);
+  p.setProtocol(PROTOCOL);
+  p.setBusy(false);
+  return { p, sent, q: (kw: string) => p.el.querySelector(`[data-kw="${kw}"]`) as HTMLInputElement };
+}
+
+describe("data panel", () => {
+  it("lists the table's presets and sends a typed formula as text the table accepts", () => {
+    const { sent, q } = panel();
+    const select = q("data-preset") as unknown as HTMLSelectElement;
+    const presets = PROTOCOL.commands.set_data.args.find((a) => a.name === "preset")!.choices!;
+    expect([...select.options].map((o) => o.value)).toEqual([...presets, "__formula__"]);
+    const input = q("data-formula");
+    input.value = "x_1*x_2 + sin(pi*x_1)";
+    input.dispatchEvent(new Event("input"));
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    expect(sent).toHaveLength(1);
+    expect(sent[0].name).toBe("set_data");
+    expect(sent[0].args).toMatchObject({ preset: null, formula: "x_1*x_2 + sin(pi*x_1)", n_train: 500, seed: 0 });
+    expect(checkMessage(PROTOCOL, { type: "command", name: "set_data", args: sent[0].args })).toBeNull();
+  });
+
+  it("sends a preset, shows a refusal inline and is disabled while busy", () => {
+    const { p, sent, q } = panel();
+    (q("data-preset") as unknown as HTMLSelectElement).value = "xor";
+    q("data-load").click();
+    expect(sent[0].args).toMatchObject({ preset: "xor", formula: null });
+    expect(checkMessage(PROTOCOL, { type: "command", name: "set_data", args: sent[0].args })).toBeNull();
+    p.setError("set-data failed: set_data: formula (column 5): unknown function 'foo'; allowed: sin");
+    expect(q("data-formula-error").textContent).toContain("unknown function 'foo'");
+    expect(q("data-formula").getAttribute("aria-invalid")).toBe("true");
+    p.setBusy(true);
+    expect(q("data-load").disabled).toBe(true);
+    expect(q("data-formula").disabled).toBe(true);
+    q("data-load").click();
+    expect(sent).toHaveLength(1);
+  });
+
+  it("every control has an accessible name and the source is summarised", () => {
+    const { p } = panel();
+    for (const el of p.el.querySelectorAll("input, select")) {
+      expect(el.getAttribute("aria-label") || el.closest("label")?.textContent).toBeTruthy();
+    }
+    p.setSource({ kind: "preset", name: "two_circles", formula: "", latex: "", n_train: 200, n_test: 50,
+      task: "classification", n_var: 2, seed: 4 });
+    expect(p.el.querySelector('[data-kw="data-summary"]')!.textContent).toContain("two_circles · 200 train / 50 test");
+    expect((p.el.querySelector('[data-kw="data-seed"]') as HTMLInputElement).value).toBe("4");
+  });
+});
