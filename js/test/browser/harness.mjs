@@ -7,6 +7,7 @@ import { DARK_HOST_CSS, forcedColorChecks, keyboardChecks, themeChecks } from ".
 import { PRESENT_PAGES, presentChecks } from "./present-checks.mjs";
 import { neteditChecks } from "./netedit-checks.mjs";
 import { dataviewChecks } from "./dataview-checks.mjs";
+import { playChecks } from "./play-checks.mjs";
 
 const LOAD = `const { loadFixtures, fixtureState } = await import("/js/test/fixtures.mjs");\nconst fx = await loadFixtures();\n`;
 
@@ -189,6 +190,7 @@ try {
   await p.keyboard.press("Enter");
   check(JSON.stringify(await p.evaluate(() => window.model.sent.at(-1))) === JSON.stringify({ type: "command", name: "cancel", args: {} }), "Enter on Cancel sends cancel");
 
+  await playChecks(p, `${server.url}/real`, check);
   await neteditChecks(p, `${server.url}/real`, check);
   await dataviewChecks(p, server.url, check);
   await themeChecks(p, `${server.url}/themed`, check);
