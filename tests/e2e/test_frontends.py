@@ -406,10 +406,12 @@ def test_pin_keeps_the_widget_in_view(lab, lab_page):
     page = pg.page
     in_view = """() => { const k = document.querySelector('.kanwidget[data-edges]');
         if (!k || !k.isConnected) return false;
-        const r = k.getBoundingClientRect();
-        if (r.height < 100 || r.top < 0 || r.bottom > innerHeight || r.left < 0 || r.right > innerWidth) return false;
-        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
-        return !!hit && k.contains(hit); }"""
+        // the header (status, buttons) and the network picture are on screen and not covered
+        return [k.querySelector('.kw-header'), k.querySelector('.kw-network canvas')].every(e => {
+            const r = e.getBoundingClientRect();
+            if (r.height < 10 || r.top < 0 || r.bottom > innerHeight || r.left < 0 || r.right > innerWidth) return false;
+            const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+            return !!hit && e.contains(hit) || hit === e; }); }"""
     to_bottom = """() => { const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer');
         s.scrollTop = s.scrollHeight; return s.scrollHeight - s.clientHeight; }"""
     scrolled = """(h) => { const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer');
