@@ -15,6 +15,8 @@ import torch  # noqa: F401
 from torch import nn  # noqa: F401
 
 from kanwidget.core import KAN, SYMBOLIC_LIB, FitStep  # noqa: F401
+from kanwidget.core.expression import parse_formula  # noqa: F401  (light: sympy loads only on to_sympy/latex)
+from kanwidget.core.presets import PRESETS, make_dataset  # noqa: F401
 from kanwidget.utils import add_symbolic, create_dataset, create_dataset_from_data, ex_round, fit_params  # noqa: F401
 
 __version__ = "0.1.0"
@@ -24,7 +26,8 @@ MultKAN = KAN  # pykan's class name (`KAN` is its alias there too)
 # Names `from kanwidget import *` gives besides sympy's. `__all__` itself is computed on first request
 # (see __getattr__), because it includes sympy's names and sympy is heavy to import.
 _OWN_NAMES = ["KAN", "MultKAN", "KANWidget", "create_dataset", "create_dataset_from_data", "ex_round", "fit_params",
-              "add_symbolic", "SYMBOLIC_LIB", "FitStep", "torch", "nn", "np", "plt", "sympy"]
+              "add_symbolic", "SYMBOLIC_LIB", "FitStep", "make_dataset", "PRESETS", "parse_formula",
+              "torch", "nn", "np", "plt", "sympy"]
 _LAZY_MODULES = {"plt": "matplotlib.pyplot", "sympy": "sympy"}
 _sympy_names: dict[str, Any] = {}
 
