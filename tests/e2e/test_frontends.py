@@ -412,14 +412,18 @@ def test_pin_keeps_the_widget_in_view(lab, lab_page):
             if (r.height < 10 || r.top < 0 || r.bottom > innerHeight || r.left < 0 || r.right > innerWidth) return false;
             const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
             return !!hit && e.contains(hit) || hit === e; }); }"""
-    to_bottom = """() => { const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer');
-        s.scrollTop = s.scrollHeight; return s.scrollHeight - s.clientHeight; }"""
-    scrolled = """(h) => { const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer');
-        return s.scrollTop >= h - 2; }"""
+    # JupyterLab's own scrolling to the last cell (its notebook is a windowed list), then wait for that
+    # cell's output to be on screen
+    to_bottom = """async () => { const nb = window.jupyterapp.shell.currentWidget.content;
+        await nb.scrollToItem(nb.widgets.length - 1, 'end');
+        const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer');
+        return s.scrollTop; }"""
+    scrolled = """() => { const outs = [...document.querySelectorAll('.jp-OutputArea-output pre')].filter(p => p.textContent.includes('line 79'));
+        return outs.some(p => { const r = p.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; }); }"""
 
     # not pinned: scrolled to the last cell, the widget is out of view (what the user complained about)
     h = page.evaluate(to_bottom)
-    page.wait_for_function(scrolled, arg=h)
+    page.wait_for_function(scrolled, timeout=20_000)
     page.wait_for_function(f"() => !({in_view})()", timeout=10_000)
     pg.shot("unpinned-scrolled")
 
@@ -430,8 +434,8 @@ def test_pin_keeps_the_widget_in_view(lab, lab_page):
     assert pin.get_attribute("aria-pressed") == "true" and pin.text_content() == "Unpin"
     assert page.locator(".jp-OutputArea-output .kw-pin-placeholder").count() == 1
     h = page.evaluate(to_bottom)
-    assert h > 500   # there is a long way to scroll
-    page.wait_for_function(scrolled, arg=h)
+    assert h > 500   # there is a long way to scroll (px)
+    page.wait_for_function(scrolled, timeout=20_000)
     page.wait_for_function(in_view, timeout=10_000)
     # still the live view: it draws, and Python's changes reach it
     ink = page.evaluate("""() => { const c = document.querySelector('.kw-pin-layer .kw-network canvas');
