@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from kanwidget.widget.data_panel import accuracy_text
 from kanwidget.widget.publisher import ALL_PARTS, idle
 
 if TYPE_CHECKING:
@@ -201,6 +202,7 @@ class Trainer:
             text = "no step completed"
         if done:
             text += f" · train {results['train_loss'][-1]:.3g} · test {results['test_loss'][-1]:.3g}"
+            text += accuracy_text(self.s)
         if self.stall_note:
             text += f" · {self.stall_note}"
         return idle(text, done, n)

@@ -128,3 +128,6 @@ def test_classification_trains_with_the_logistic_loss_from_the_page():
     logits = w.model(d["train_input"])
     bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, d["train_label"])
     assert w.model.history[-1].metrics["train_loss"] == pytest.approx(float(bce), rel=1e-3, abs=1e-9)
+    # the status after the fit says how many points land on the right side (the sign of the logit)
+    shares = [accuracy(w.model(d[f"{p}_input"]), d[f"{p}_label"]) for p in ("train", "test")]
+    assert f"accuracy train {shares[0]:.0%} / test {shares[1]:.0%}" in w.status["text"], w.status
