@@ -237,3 +237,51 @@ def test_refine_reports_progress_per_layer_and_cancels_cleanly(trained):
     with pytest.raises(OperationCancelled, match="refine cancelled after 1/2 layers"):
         trained.refine(10)
     assert [v.id for v in trained.history] == ids
+
+
+# ------------------------------------------------------- pruning with multiplication nodes
+def _silence(model: KAN, layer: int, node: int) -> None:
+    """Mask every edge leaving input `node` of layer `layer` (that node then scores 0)."""
+    model.layers[layer].mask[node, :] = 0.0
+
+
+@pytest.mark.parametrize("dead, width_after, arity_after", [
+    (0, [[2, 0], [0, 1], [1, 0]], [[], [2], []]),    # the additive node goes
+    (1, [[2, 0], [1, 0], [1, 0]], [[], [], []]),     # the product goes with both its subnodes
+])
+def test_prune_node_on_a_product_model_drops_dead_nodes_exactly(float64, dead, width_after, arity_after):
+    model = KAN([2, [1, 1], 1], grid=4, seed=1)
+    x = torch.rand(64, 2) * 2 - 1
+    with torch.no_grad():
+        model.layers[1].bias.fill_(0.3)
+    _silence(model, 1, dead)
+    before = model(x)
+    pruned = model.prune_node(threshold=1e-2, x=x)
+    assert pruned.width_pykan == width_after and pruned.mult_arity == arity_after
+    assert pruned.layers[0].out_dim == (2 if dead == 0 else 1)      # subnodes feeding the level
+    assert torch.allclose(pruned(x), before, atol=1e-12, rtol=0)    # dead nodes: outputs unchanged
+
+
+def test_prune_keeps_a_live_product_of_arity_three(float64):
+    model = KAN([3, [1, 2], 1], mult_arity=[[], [2, 3], []], grid=4, seed=2)
+    x = torch.rand(64, 3) * 2 - 1
+    _silence(model, 1, 1)                  # the arity-2 product is dead, the arity-3 one lives
+    before = model(x)
+    pruned = model.prune(x=x, edge_th=0.0)
+    assert pruned.width_pykan == [[3, 0], [1, 1], [1, 0]] and pruned.mult_arity == [[], [3], []]
+    assert pruned.layers[0].out_dim == 1 + 3
+    assert torch.allclose(pruned(x), before, atol=1e-12, rtol=0)
+    again = KAN.from_snapshot(pruned.snapshot())                      # the new layout survives the history
+    assert again.mult_arity == [[], [3], []] and torch.equal(again(x), pruned(x))
+
+
+def test_pruned_product_model_keeps_its_mean_in_the_bias(float64):
+    model = KAN([2, [1, 1], 1], grid=4, seed=3)
+    x = torch.rand(256, 2) * 2 - 1
+    model.attribute(x)
+    pruned = model.prune_node(threshold=float(model.node_scores[1].min()) + 1e-9, x=x)   # drop the weaker node
+    assert pruned.width == [2, 1, 1]
+    # the removed node's edge is replaced by its mean: the output moves by that edge's centred part only
+    weak = int(torch.argmin(model.node_scores[1]))
+    edge = model.layers[1].edge_activations(model.layer_inputs(x)[1])[:, weak, 0]
+    assert torch.allclose(model(x)[:, 0] - pruned(x)[:, 0], edge - edge.mean(), atol=1e-10)

@@ -10,7 +10,7 @@ from torch import Tensor
 from kanwidget.core.checks import check_float, check_int
 from kanwidget.core.network import limits, mult_nodes
 from kanwidget.core.network.layer import KANLayer
-from kanwidget.core.network.state import ModelState
+from kanwidget.core.network.state import ModelState, _freeze
 from kanwidget.core.numerics import spline
 
 if TYPE_CHECKING:
@@ -72,20 +72,22 @@ def _owners(model: "KAN", level: int) -> Tensor:
                            device=model.device)
 
 
-def _reachable(masks: Sequence[Tensor], model: "KAN | None" = None) -> Tensor:
+def _reachable(masks: Sequence[Tensor], arities: Sequence[tuple[int, ...]] | None = None) -> Tensor:
     """Which outputs have at least one path of active edges from an input (a multiplication node
-    is reached when any of its subnodes is)."""
+    is reached when any of its subnodes is); arities: per level, its multiplication nodes' arities."""
     alive = torch.ones(masks[0].shape[0], dtype=torch.bool)
     for l, m in enumerate(masks):
         alive = ((m.cpu() > 0) & alive[:, None]).any(0)
-        if model is not None and model.mult_nodes[l + 1]:
-            owner = _owners(model, l + 1).cpu()
-            alive = torch.zeros(model.width[l + 1], dtype=torch.int64).index_add_(0, owner, alive.long()) > 0
+        if arities is not None and arities[l + 1]:
+            total = m.shape[1] - sum(arities[l + 1]) + len(arities[l + 1])
+            owner = torch.as_tensor(mult_nodes.owners(total, tuple(arities[l + 1])))
+            alive = torch.zeros(total, dtype=torch.int64).index_add_(0, owner, alive.long()) > 0
     return alive
 
 
-def _check_paths(model: "KAN", masks: Sequence[Tensor], what: str) -> None:
-    alive = _reachable(masks, model)
+def _check_paths(model: "KAN", masks: Sequence[Tensor], what: str,
+                 arities: Sequence[tuple[int, ...]] | None = None) -> None:
+    alive = _reachable(masks, [tuple(a) for a in model.mult_arity] if arities is None else arities)
     if not bool(alive.all()):
         lost = [str(j) for j in torch.nonzero(~alive).flatten().tolist()]
         raise ValueError(f"{what} would leave output(s) {', '.join(lost)} with no path from any input; "
@@ -99,12 +101,6 @@ def _derive_with_layers(model: "KAN", layers: list[KANLayer], data: dict | None 
     if data is not None:
         new.data = data
     return new
-
-
-def _refuse_mult(model: "KAN", what: str) -> None:
-    if any(model.mult_nodes):
-        raise ValueError(f"{what}: removing nodes of a model with multiplication nodes is not supported yet "
-                         f"(width {model.width_pykan}); use prune_edge(threshold) to mask edges instead")
 
 
 def _check_threshold(name: str, value: float) -> float:
@@ -125,9 +121,12 @@ def _check_input_ids(active_inputs: Any, n_in: int) -> list[int]:
 
 
 def prune_node(model: "KAN", threshold: float = 1e-2, x: Tensor | None = None) -> "KAN":
-    """A new model without the hidden nodes whose attribution score is <= threshold."""
+    """A new model without the hidden nodes whose attribution score is <= threshold.
+
+    A multiplication node goes with all its subnodes (the outputs of the layer feeding it). What the removed
+    nodes contributed on average is kept in the next layer's bias.
+    """
     threshold = _check_threshold("threshold", threshold)
-    _refuse_mult(model, "prune_node")
     with model.lineage.change(model, "prune nodes", kind="prune") as ch:
         attribute(model, x)
         keep = [list(range(model.width[0]))]
@@ -138,17 +137,48 @@ def prune_node(model: "KAN", threshold: float = 1e-2, x: Tensor | None = None) -
                                  f"{level} and lose every path to the outputs; lower node_th")
             keep.append(ids)
         keep.append(list(range(model.width[-1])))
+        arities = [tuple(a) for a in model.mult_arity]
         means = edge_means(model, x)
-        layers = [layer.subset(keep[l], keep[l + 1]) for l, layer in enumerate(model.layers)]
+        layers = [layer.subset(keep[l], _kept_subnodes(model.width[l + 1], arities[l + 1], keep[l + 1]))
+                  for l, layer in enumerate(model.layers)]
         with torch.no_grad():
             for l in range(1, model.depth):  # removed inputs of layer l: keep their average effect
                 dropped = torch.ones(model.width[l], dtype=torch.bool, device=model.device)
                 dropped[keep[l]] = False
                 layers[l].bias += means[l][dropped].sum(0)
-        _check_paths(model, [layer.mask for layer in layers], f"pruning with node_th={threshold}")
-        ch.result = _derive_with_layers(model, layers)
+        new_arities = [_kept_arities(model.width[l], arities[l], keep[l]) for l in range(model.depth + 1)]
+        _check_paths(model, [layer.mask for layer in layers], f"pruning with node_th={threshold}", new_arities)
+        ch.result = _derive_pruned(model, layers, [len(ids) for ids in keep], new_arities)
         ch.label = f"prune nodes -> {ch.result.width}"
     return ch.result
+
+
+def _kept_subnodes(total: int, arities: tuple[int, ...], kept_nodes: list[int]) -> list[int]:
+    """The subnodes (outputs of the feeding layer) of the kept nodes of a level, in order."""
+    kept = set(kept_nodes)
+    return [s for s, owner in enumerate(mult_nodes.owners(total, arities)) if owner in kept]
+
+
+def _kept_arities(total: int, arities: tuple[int, ...], kept_nodes: list[int]) -> tuple[int, ...]:
+    """The arities of a level's kept multiplication nodes (they are the level's last nodes)."""
+    n_add = total - len(arities)
+    return tuple(arities[j - n_add] for j in kept_nodes if j >= n_add)
+
+
+def _derive_pruned(model: "KAN", layers: list[KANLayer], widths: list[int],
+                   arities: list[tuple[int, ...]]) -> "KAN":
+    """A model from pruned layers with the given nodes per level and multiplication layout."""
+    if not any(model.mult_nodes):
+        return _derive_with_layers(model, layers)
+    state = ModelState.of(model, layers=layers)
+    config = state.config_dict()
+    config["width"] = list(widths)
+    if any(arities):
+        config["mult_arity"] = [list(a) for a in arities]
+    else:
+        config.pop("mult_arity", None)
+    return model.derive(state.replace(config=tuple((k, _freeze(v)) for k, v in config.items()),
+                                      width=tuple(widths)))
 
 
 def prune_edge(model: "KAN", threshold: float = 3e-2, x: Tensor | None = None) -> None:
@@ -169,7 +199,6 @@ def prune(model: "KAN", node_th: float = 1e-2, edge_th: float = 3e-2, x: Tensor 
     """Remove unimportant hidden nodes, then mask unimportant edges; returns a new, smaller model."""
     node_th = _check_threshold("node_th", node_th)
     edge_th = _check_threshold("edge_th", edge_th)
-    _refuse_mult(model, "prune")
     with model.lineage.change(model, "prune", kind="prune") as ch:
         new = prune_node(model, node_th, x)
         prune_edge(new, edge_th, x)
@@ -198,7 +227,7 @@ def prune_input(model: "KAN", active_inputs: Sequence[int] | None = None, thresh
                 raise ValueError(f"input ids {bad} out of range for {n_in} inputs")
         if not ids:
             raise ValueError("pruning inputs would remove every input")
-        layers = [model.layers[0].subset(ids, list(range(model.width[1])))] + [
+        layers = [model.layers[0].subset(ids, list(range(model.layers[0].out_dim)))] + [
             layer.subset(list(range(layer.in_dim)), list(range(layer.out_dim))) for layer in model.layers[1:]]
         _check_paths(model, [layer.mask for layer in layers], "pruning inputs")
         data = None
