@@ -171,8 +171,7 @@ class CommandRunner:
     def _train(self, name: str, args: dict[str, Any], background: bool) -> Callable[[], Any] | None:
         s, trainer = self.s, self.s.trainer
         if trainer.fit_active or trainer.fitting:
-            done, n = trainer.progress
-            raise CommandError(f"{name}: training is already running (step {done}/{n}); press Pause first")
+            raise CommandError(f"{name}: training is already running (step {trainer.at_step()}); press Pause first")
         trainer.join(PAUSE_TIMEOUT)     # a paused fit's final view update
         data = s.model.data
         if name == "step":
@@ -196,10 +195,10 @@ class CommandRunner:
             return ""
         note = ""
         if trainer.fit_active:
-            done, n = trainer.progress
+            at = trainer.at_step()
             if not trainer.stop(PAUSE_TIMEOUT):
                 raise CommandError(f"{what}: training did not pause within {PAUSE_TIMEOUT:g} s; try again")
-            note = f"paused training at step {done}/{n}; "
+            note = f"paused training at step {at}; "
         if not trainer.join(PAUSE_TIMEOUT):   # let the final view update of the fit finish
             raise CommandError(f"{what}: the training thread did not finish within {PAUSE_TIMEOUT:g} s; try again")
         return note
@@ -211,11 +210,11 @@ class CommandRunner:
         if s.ops.cancel():
             return s.ops.join(timeout)
         if s.trainer.fit_active:
-            done, n = s.trainer.progress
+            (done, n), at = s.trainer.progress, s.trainer.at_step()
             stopped = s.trainer.stop(timeout)
             with s.publisher.lock:
                 if stopped and s.trainer.final_pending:   # the final view update is on its way
-                    s.widget.status = {"state": "busy", "text": f"paused at step {done}/{n}; updating the view…",
+                    s.widget.status = {"state": "busy", "text": f"paused at step {at}; updating the view…",
                                        "step": done, "steps": n}
             return stopped
         lineage = s.model.lineage

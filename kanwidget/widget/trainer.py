@@ -82,6 +82,11 @@ class Trainer:
             self.until_paused, self.run_base = steps == 0, 0
             return self._token
 
+    def at_step(self) -> str:
+        """Where the fit is, for messages: "12/50", or "345" when running until paused."""
+        done, n = self.progress
+        return f"{done}/{n}" if n else str(done)
+
     def run_step(self, step: int, steps: int) -> tuple[int, int]:
         """(step, steps) for the status: the whole run's step count and 0 (no end) when running until paused."""
         return (self.run_base + step, 0) if self.until_paused and self.fit_active else (step, steps)

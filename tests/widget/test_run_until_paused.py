@@ -61,3 +61,13 @@ def test_until_paused_needs_the_background(widget):
     with pytest.raises(ValueError, match="steps: 0 .until paused. needs block=False"):
         widget.train(steps=0, block=True)
     assert widget.model.steps_trained == 0 and not widget.training
+
+
+def test_messages_name_the_runs_step_without_an_end(widget, small_chunks):
+    from kanwidget.widget import CommandError
+    widget.train(steps=0, opt="Adam", lr=0.01)
+    wait_until(lambda: widget.model.steps_trained >= 5, 60, "a few steps")
+    with pytest.raises(CommandError, match=r"training is already running \(step \d+\); press Pause first"):
+        widget.train(steps=0)
+    widget.refine(5)                                   # pauses the run first
+    assert "/0" not in widget.status["text"] and "paused training at step" in widget.status["text"]
