@@ -16,6 +16,14 @@ function argOf(table: ProtocolTable | null, name: string): ArgSpec | undefined {
   return table?.commands?.set_data?.args.find((a) => a.name === name);
 }
 
+/** The smallest of 1, 2, 5 × 10^k at least `raw`: slider steps that land on the table's round defaults. */
+export function niceStep(raw: number): number {
+  if (!(raw > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const m = [1, 2, 5, 10].find((k) => k * p >= raw * (1 - 1e-9)) ?? 10;
+  return Number((m * p).toPrecision(12));
+}
+
 export class DataPanel {
   readonly el: HTMLDivElement;
   private readonly preset: HTMLSelectElement;
@@ -77,7 +85,7 @@ export class DataPanel {
       const s = this.sliders.get(name);
       if (!arg || !s) continue;
       const low = arg.low ?? 0, high = arg.high ?? 1;
-      const step = arg.type === "int" ? "10" : String((high - low) / 100);
+      const step = arg.type === "int" ? "10" : String(niceStep((high - low) / 100));
       s.input.min = String(arg.low_open ? low + Number(step) : low);
       s.input.max = String(high);
       s.input.step = step;

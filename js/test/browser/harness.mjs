@@ -8,6 +8,7 @@ import { PRESENT_PAGES, presentChecks } from "./present-checks.mjs";
 import { neteditChecks } from "./netedit-checks.mjs";
 import { dataviewChecks } from "./dataview-checks.mjs";
 import { playChecks } from "./play-checks.mjs";
+import { datapanelChecks } from "./datapanel-checks.mjs";
 
 const LOAD = `const { loadFixtures, fixtureState } = await import("/js/test/fixtures.mjs");\nconst fx = await loadFixtures();\n`;
 
@@ -192,6 +193,7 @@ try {
 
   await playChecks(p, `${server.url}/real`, check);
   await neteditChecks(p, `${server.url}/real`, check);
+  await datapanelChecks(p, `${server.url}/real`, check);
   await dataviewChecks(p, server.url, check);
   await themeChecks(p, `${server.url}/themed`, check);
   await forcedColorChecks(p, `${server.url}/themed`, check);

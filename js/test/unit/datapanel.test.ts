@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DataPanel } from "../../src/datapanel";
+import { DataPanel, niceStep } from "../../src/datapanel";
 import { checkMessage } from "../../src/protocol";
 import { PROTOCOL } from "./fixtures";
 
@@ -53,5 +53,17 @@ describe("data panel", () => {
       task: "classification", n_var: 2, seed: 4 });
     expect(p.el.querySelector('[data-kw="data-summary"]')!.textContent).toContain("two_circles · 200 train / 50 test");
     expect((p.el.querySelector('[data-kw="data-seed"]') as HTMLInputElement).value).toBe("4");
+  });
+});
+
+describe("data panel sliders", () => {
+  it("step on 1-2-5 values, so a browser's range snapping keeps the table's defaults (0.2 stays 0.2)", () => {
+    expect([niceStep(0.009), niceStep(0.01), niceStep(0.011), niceStep(0.03), niceStep(0.07), niceStep(2.5)]).toEqual([0.01, 0.01, 0.02, 0.05, 0.1, 5]);
+    const { q } = panel();
+    const split = q("data-test_fraction");
+    expect([split.min, split.step, split.max]).toEqual(["0.01", "0.01", "0.9"]);
+    const snapped = (0.2 - Number(split.min)) / Number(split.step);     // whole steps from min: no snapping
+    expect(Math.abs(snapped - Math.round(snapped))).toBeLessThan(1e-9);
+    expect(q("data-noise").step).toBe("0.01");
   });
 });
