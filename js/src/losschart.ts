@@ -157,9 +157,10 @@ function fmt(v: number): string {
 }
 
 function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: number, height: number, pal: Palette): void {
+  const fontPx = Math.round(11 * Math.max(1, Math.min(1.6, pal.lineScale)));   // larger with the line scale (presentation mode)
   const pw = width - M.left - M.right;
-  const ph = height - M.top - M.bottom;
-  ctx.font = `${Math.round(11 * Math.max(1, Math.min(1.6, pal.lineScale)))}px system-ui, -apple-system, "Segoe UI", sans-serif`;   // larger with the line scale (presentation mode)
+  const ph = height - M.top - Math.max(M.bottom, 2 * fontPx + 6);   // room for the tick labels and "step" below them
+  ctx.font = `${fontPx}px system-ui, -apple-system, "Segoe UI", sans-serif`;
   ctx.strokeStyle = pal.axis;
   ctx.lineWidth = pal.lineScale;
   ctx.strokeRect(M.left + 0.5, M.top + 0.5, pw, ph);
@@ -219,7 +220,7 @@ function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: numbe
     ctx.fillText(String(Number(t.toPrecision(6))), x, M.top + ph + 5);
   }
   ctx.textAlign = "right";
-  ctx.fillText("step", M.left + pw, M.top + ph + 14);
+  ctx.fillText("step", M.left + pw, M.top + ph + 5 + fontPx);
 
   // series
   ctx.save();

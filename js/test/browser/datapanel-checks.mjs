@@ -1,7 +1,8 @@
 // Data panel checks of the browser harness (js/src/datapanel.ts): a typed formula goes to Python as text in
 // `set_data`; Python's refusal shows inline (role=alert) under the input; the preset select and the sliders
 // (driven by the keyboard) send commands valid against the shipped table; Regenerate; the loaded source is
-// summarised; every control is named, reachable with Tab and ringed when focused; all disabled while training.
+// summarised; every control is named, reachable with Tab and ringed when focused; all disabled while training;
+// presentation mode hides the panel and the network-editing UI (js/src/present.css).
 // Screenshots: artifacts/js/datapanel.png, datapanel-refusal.png.
 import { resolve } from "node:path";
 import { ARTIFACTS } from "./serve.mjs";
@@ -138,4 +139,12 @@ export async function datapanelChecks(p, url, check) {
   check(enabled === 0, `datapanel: every control disabled while training (${enabled} enabled)`);
   await p.evaluate(() => window.model.set("status", { state: "idle", text: "", step: 0, steps: 0 }));
   check(await p.getByRole("button", { name: "Load data" }).isEnabled(), "datapanel: enabled again when idle");
+
+  // presentation mode: no stray labels of hidden controls (data panel, network editing)
+  await p.evaluate(() => window.model.set("presenting", true));
+  const stray = await p.evaluate(() => [...document.querySelectorAll(".kw-data-panel, .kw-netedit, .kw-netedit-nodes, .kw-dv-controls")]
+    .filter((e) => e.getClientRects().length > 0).map((e) => e.className));
+  check(stray.length === 0, `datapanel: presentation mode hides the data panel and the editing UI (${stray.join(",") || "none shown"})`);
+  await p.evaluate(() => window.model.set("presenting", false));
+  check(await panel.isVisible(), "datapanel: shown again after presentation mode");
 }
