@@ -253,7 +253,10 @@ class DataView:
         with torch.no_grad():
             levels = model.layer_inputs(x_all)
         nv = x_view.shape[0]
-        pred = levels[-1][:nv, output].detach().to(torch.float64).cpu().numpy()
+        pred_t = levels[-1][:nv, output].detach().to(torch.float64)
+        if task == "classification":      # the output is a logit: show P(label 1), on the labels' 0..1 scale
+            pred_t = torch.sigmoid(pred_t)
+        pred = pred_t.cpu().numpy()
         tvals = self._target(target, x_view.to(dtype=model.dtype, device=model.device), n_out,
                              (kind, tuple(axes), tuple(held), r, tuple(box.flatten().tolist())))
         arrays: dict[str, np.ndarray] = {}

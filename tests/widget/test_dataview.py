@@ -222,3 +222,24 @@ def test_save_dataview_writes_the_panels(box_data, tmp_path):
             w.save_dataview(3)
     finally:
         w.close()
+
+
+def test_classification_shows_the_probability_of_label_1():
+    """A classification preset: the output is a logit, the view shows sigmoid(logit) next to the 0/1 labels."""
+    w = KANWidget(KAN(width=[2, 3, 1], grid=3, k=3, seed=0))
+    try:
+        w.set_data(preset="xor", n_train=100)
+        w.configure_dataview(resolution=10)
+        meta, a = w.dataview, view(w)
+        assert meta["task"] == "classification" and meta["has_target"]
+        (x0, x1), (y0, y1) = meta["box"]
+        gx, gy = np.meshgrid(centres(x0, x1, 10), centres(y0, y1, 10))
+        grid = torch.tensor(np.stack([gx.ravel(), gy.ravel()], axis=1), dtype=w.model.dtype)
+        with torch.no_grad():
+            prob = torch.sigmoid(w.model(grid)[:, 0]).numpy()
+        assert np.allclose(a["pred"], prob, atol=1e-5)
+        assert set(np.unique(a["target"]).tolist()) <= {0.0, 1.0}
+        assert np.allclose(a["residual"], prob - a["target"], atol=1e-5)
+        assert 0.0 <= meta["value_range"][0] and meta["value_range"][1] <= 1.0
+    finally:
+        w.close()
