@@ -127,12 +127,14 @@ function validRow(r: unknown): r is number[] {
 }
 
 /** Ticks for a log10 axis spanning [lo, hi] (values, not logs). */
-export function logTicks(lo: number, hi: number): number[] {
+export function logTicks(lo: number, hi: number, maxTicks = Infinity): number[] {
   const a = Math.floor(Math.log10(lo));
   const b = Math.ceil(Math.log10(hi));
   const ticks: number[] = [];
-  const mult = b - a <= 2 ? [1, 2, 5] : [1];
+  const mult = b - a <= 2 && 3 * (b - a) <= maxTicks ? [1, 2, 5] : [1];
+  const stride = Math.max(1, Math.ceil((b - a + 1) / Math.max(1, maxTicks)));   // every k-th decade when many
   for (let e = a; e <= b; e++) {
+    if (((e % stride) + stride) % stride !== 0) continue;
     for (const m of mult) {
       const v = m * Math.pow(10, e);
       if (v >= lo * 0.999 && v <= hi * 1.001) ticks.push(v);
@@ -198,7 +200,7 @@ function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: numbe
   ctx.fillStyle = pal.text;
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
-  for (const t of logTicks(lo, hi)) {
+  for (const t of logTicks(lo, hi, Math.max(2, Math.floor(ph / (1.6 * fontPx))))) {   // labels never overlap
     const y = Math.round(sy(t)) + 0.5;
     ctx.strokeStyle = pal.grid;
     ctx.beginPath();
