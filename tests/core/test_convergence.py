@@ -111,3 +111,15 @@ def test_the_stall_is_printed_in_the_progress_line(dataset, capsys):
     model = KAN(width=[2, 1, 1], grid=3, k=3, seed=0, dtype=torch.float64)
     model.fit(dataset, steps=WARMUP + 1, verbose=True, record=False)
     assert f"step {WARMUP}: stalled at train RMSE" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ grid extension (KAN paper's example)
+def test_grid_extension_reaches_the_papers_figures_with_default_grids(dataset):
+    """[2,1,1] G=3 -> 10 with the default grids (uniform, 3 % margin): test RMSE at or below the KAN paper's
+    example notebook (1.53e-2 at G=3, 3.29e-4 at G=10), here with 50 LBFGS steps per grid instead of 200."""
+    model = KAN(width=[2, 1, 1], grid=3, k=3, seed=1, dtype=torch.float64)
+    model.fit(dataset, steps=50, verbose=False, record=False)
+    at_3 = rmse(model, dataset)
+    model = model.refine(10)
+    model.fit(dataset, steps=50, verbose=False, record=False)
+    assert at_3 <= 1.53e-2 and rmse(model, dataset) <= 3.29e-4, (at_3, rmse(model, dataset))

@@ -26,7 +26,7 @@ def test_attribution_scores_follow_the_definition(trained):
 
 def test_prune_keeps_outputs(trained):
     x = trained.data["test_input"]
-    pruned = trained.prune()
+    pruned = trained.prune(node_th=1e-2)     # pykan's rule: no refit, outputs kept
     assert pruned.width[1] < 5
     before, after = trained(x), pruned(x)
     # what was pruned contributed little: outputs agree to a small fraction of the label spread
@@ -285,3 +285,40 @@ def test_pruned_product_model_keeps_its_mean_in_the_bias(float64):
     weak = int(torch.argmin(model.node_scores[1]))
     edge = model.layers[1].edge_activations(model.layer_inputs(x)[1])[:, weak, 0]
     assert torch.allclose(model(x)[:, 0] - pruned(x)[:, 0], edge - edge.mean(), atol=1e-10)
+
+
+# ------------------------------------------------------- prune's automatic node choice (single_node.py)
+def _split_model(target, seed: int = 0) -> KAN:
+    """A [2,3,1] model fitted briefly (no sparsity) on `target`: every hidden node stays in use."""
+    ds = create_dataset(target, n_var=2, train_num=300, test_num=100, seed=0)
+    model = KAN(width=[2, 3, 1], grid=3, k=3, seed=seed)
+    model.fit(ds, steps=15, verbose=False)
+    return model
+
+
+def test_default_prune_keeps_one_node_when_one_fits_as_well(float64):
+    model = _split_model(lambda x: torch.exp(0.5 * x[:, [0]] + 0.5 * x[:, [1]] ** 2))   # one node: exp(h)
+    assert model.prune(node_th=1e-2).width == [2, 3, 1]                  # pykan's rule keeps all three
+    pruned = model.prune()
+    assert pruned.width == [2, 1, 1]
+    assert "layer 1: kept one node (3 -> 1" in pruned.history[-1].label
+    ds = model.data
+    err = float(torch.sqrt(torch.mean((pruned(ds["test_input"]) - ds["test_label"]) ** 2)))
+    assert err < 0.02 * float(ds["test_label"].std())                    # it is the refitted one-node model
+
+
+def test_default_prune_keeps_the_nodes_a_product_needs(float64):
+    model = _split_model(lambda x: x[:, [0]] * x[:, [1]])                # x*y needs two additive nodes
+    pruned = model.prune()
+    assert pruned.width[1] >= 2
+    assert "layer 1: kept the nodes" in pruned.history[-1].label
+
+
+def test_explicit_thresholds_are_pykans_rule_without_a_refit(float64):
+    model = _split_model(lambda x: torch.exp(0.5 * x[:, [0]] + 0.5 * x[:, [1]] ** 2))
+    x = model.data["test_input"]
+    explicit = model.prune(node_th=1e-2, edge_th=3e-2)
+    by_hand = model.prune_node(threshold=1e-2)
+    by_hand.prune_edge(threshold=3e-2)
+    assert explicit.width == by_hand.width and torch.equal(explicit(x), by_hand(x))
+    assert explicit.steps_trained == model.steps_trained                  # nothing was fitted

@@ -38,7 +38,7 @@ class KAN(nn.Module):
     """
 
     def __init__(self, width: Sequence[Any], grid: int = 3, k: int = 3, seed: int = 1, noise_scale: float = 0.3,
-                 scale_base_mu: float = 0.0, scale_base_sigma: float = 1.0, grid_eps: float = 0.02,
+                 scale_base_mu: float = 0.0, scale_base_sigma: float = 1.0, grid_eps: float = model_args.GRID_EPS,
                  grid_range: Sequence[float] = (-1.0, 1.0), base_fun: str = "silu",
                  dtype: torch.dtype | None = None, device: torch.device | str = "cpu",
                  in_vars: Sequence[str] | None = None, out_vars: Sequence[str] | None = None, *,

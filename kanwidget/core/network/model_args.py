@@ -10,6 +10,11 @@ from torch import Tensor, nn
 from kanwidget.core.checks import check_float, check_int
 from kanwidget.core.network import limits, mult_nodes
 
+# Default grid_eps: uniform grids (pykan's default is 0.02, nearly percentile grids). Uniform grids over the
+# samples' range reach the KAN paper's grid-extension figures at every G (bench/bench_convergence.py); pass
+# grid_eps=0.02 for pykan's grids. docs/PYKAN.md lists the difference.
+GRID_EPS = 1.0
+
 BASE_FUNCTIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "silu": nn.functional.silu,
     "identity": lambda x: x,

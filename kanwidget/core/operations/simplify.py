@@ -12,6 +12,7 @@ from kanwidget.core.network import limits, mult_nodes
 from kanwidget.core.network.layer import KANLayer
 from kanwidget.core.network.state import ModelState, _freeze
 from kanwidget.core.numerics import spline
+from kanwidget.core.operations import single_node
 
 if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
@@ -129,28 +130,38 @@ def prune_node(model: "KAN", threshold: float = 1e-2, x: Tensor | None = None) -
     threshold = _check_threshold("threshold", threshold)
     with model.lineage.change(model, "prune nodes", kind="prune") as ch:
         attribute(model, x)
-        keep = [list(range(model.width[0]))]
-        for level in range(1, model.depth):
-            ids = torch.nonzero(model.node_scores[level] > threshold).flatten().tolist()
-            if not ids:
-                raise ValueError(f"pruning with node_th={threshold} would remove every node of hidden layer "
-                                 f"{level} and lose every path to the outputs; lower node_th")
-            keep.append(ids)
-        keep.append(list(range(model.width[-1])))
-        arities = [tuple(a) for a in model.mult_arity]
-        means = edge_means(model, x)
-        layers = [layer.subset(keep[l], _kept_subnodes(model.width[l + 1], arities[l + 1], keep[l + 1]))
-                  for l, layer in enumerate(model.layers)]
-        with torch.no_grad():
-            for l in range(1, model.depth):  # removed inputs of layer l: keep their average effect
-                dropped = torch.ones(model.width[l], dtype=torch.bool, device=model.device)
-                dropped[keep[l]] = False
-                layers[l].bias += means[l][dropped].sum(0)
-        new_arities = [_kept_arities(model.width[l], arities[l], keep[l]) for l in range(model.depth + 1)]
-        _check_paths(model, [layer.mask for layer in layers], f"pruning with node_th={threshold}", new_arities)
-        ch.result = _derive_pruned(model, layers, [len(ids) for ids in keep], new_arities)
+        ch.result = _subset_nodes(model, _nodes_above(model, threshold), x)
         ch.label = f"prune nodes -> {ch.result.width}"
     return ch.result
+
+
+def _nodes_above(model: "KAN", threshold: float) -> list[list[int]]:
+    """Per level, the nodes kept by pykan's rule (hidden nodes scoring > threshold; inputs and outputs all)."""
+    keep = [list(range(model.width[0]))]
+    for level in range(1, model.depth):
+        ids = torch.nonzero(model.node_scores[level] > threshold).flatten().tolist()
+        if not ids:
+            raise ValueError(f"pruning with node_th={threshold} would remove every node of hidden layer "
+                             f"{level} and lose every path to the outputs; lower node_th")
+        keep.append(ids)
+    keep.append(list(range(model.width[-1])))
+    return keep
+
+
+def _subset_nodes(model: "KAN", keep: list[list[int]], x: Tensor | None) -> "KAN":
+    """A new model keeping the given nodes per level; removed nodes' mean contributions go into the biases."""
+    arities = [tuple(a) for a in model.mult_arity]
+    means = edge_means(model, x)
+    layers = [layer.subset(keep[l], _kept_subnodes(model.width[l + 1], arities[l + 1], keep[l + 1]))
+              for l, layer in enumerate(model.layers)]
+    with torch.no_grad():
+        for l in range(1, model.depth):  # removed inputs of layer l: keep their average effect
+            dropped = torch.ones(model.width[l], dtype=torch.bool, device=model.device)
+            dropped[keep[l]] = False
+            layers[l].bias += means[l][dropped].sum(0)
+    new_arities = [_kept_arities(model.width[l], arities[l], keep[l]) for l in range(model.depth + 1)]
+    _check_paths(model, [layer.mask for layer in layers], "pruning these nodes", new_arities)
+    return _derive_pruned(model, layers, [len(ids) for ids in keep], new_arities)
 
 
 def _kept_subnodes(total: int, arities: tuple[int, ...], kept_nodes: list[int]) -> list[int]:
@@ -195,14 +206,27 @@ def prune_edge(model: "KAN", threshold: float = 3e-2, x: Tensor | None = None) -
                 layer.mask.copy_(m)
 
 
-def prune(model: "KAN", node_th: float = 1e-2, edge_th: float = 3e-2, x: Tensor | None = None) -> "KAN":
-    """Remove unimportant hidden nodes, then mask unimportant edges; returns a new, smaller model."""
-    node_th = _check_threshold("node_th", node_th)
+def prune(model: "KAN", node_th: float | None = None, edge_th: float = 3e-2, x: Tensor | None = None) -> "KAN":
+    """Remove unimportant hidden nodes, then mask unimportant edges; returns a new, smaller model.
+
+    node_th given: pykan's rule exactly (hidden nodes scoring <= node_th go). node_th=None (the default):
+    pykan's rule with node_th=1e-2, then every hidden layer that keeps several nodes is tried with its best
+    node only, refitted on the model's data, and kept that way when it fits about as well
+    (operations/single_node.py; the version label says what was tried).
+    """
+    auto = node_th is None
+    node_th = 1e-2 if node_th is None else _check_threshold("node_th", node_th)
     edge_th = _check_threshold("edge_th", edge_th)
     with model.lineage.change(model, "prune", kind="prune") as ch:
-        new = prune_node(model, node_th, x)
+        attribute(model, x)
+        keep = _nodes_above(model, node_th)
+        refitted, trials = None, []
+        if auto and single_node.applicable(model) and any(len(ids) > 1 for ids in keep[1:-1]):
+            keep, refitted, trials = single_node.try_single_nodes(model, keep, x, _subset_nodes)
+        new = model.derive(refitted.snapshot()) if refitted is not None else _subset_nodes(model, keep, x)
         prune_edge(new, edge_th, x)
-        ch.result, ch.label = new, f"prune -> {new.width}"
+        ch.result = new
+        ch.label = f"prune -> {new.width}" + "".join(f"; {t.text()}" for t in trials)
     return new
 
 
