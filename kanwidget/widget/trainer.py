@@ -206,8 +206,8 @@ class Trainer:
         else:
             text = "no step completed"
         if done:
+            text += accuracy_text(self.s)     # before the losses: what a student reads first (the line may be cut)
             text += f" · train {results['train_loss'][-1]:.3g} · test {results['test_loss'][-1]:.3g}"
-            text += accuracy_text(self.s)
         if self.stall_note:
             text += f" · {self.stall_note}"
         return idle(text, done, n)
