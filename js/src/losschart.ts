@@ -130,15 +130,16 @@ function validRow(r: unknown): r is number[] {
 export function logTicks(lo: number, hi: number, maxTicks = Infinity): number[] {
   const a = Math.floor(Math.log10(lo));
   const b = Math.ceil(Math.log10(hi));
-  const ticks: number[] = [];
-  const mult = b - a <= 2 && 3 * (b - a) <= maxTicks ? [1, 2, 5] : [1];
+  const inRange = (v: number) => v >= lo * 0.999 && v <= hi * 1.001;
+  if (b - a <= 2) {                                           // a short range: 1-2-5 ticks when they fit
+    const fine: number[] = [];
+    for (let e = a; e <= b; e++) for (const m of [1, 2, 5]) if (inRange(m * Math.pow(10, e))) fine.push(m * Math.pow(10, e));
+    if (fine.length <= maxTicks) return fine;
+  }
   const stride = Math.max(1, Math.ceil((b - a + 1) / Math.max(1, maxTicks)));   // every k-th decade when many
+  const ticks: number[] = [];
   for (let e = a; e <= b; e++) {
-    if (((e % stride) + stride) % stride !== 0) continue;
-    for (const m of mult) {
-      const v = m * Math.pow(10, e);
-      if (v >= lo * 0.999 && v <= hi * 1.001) ticks.push(v);
-    }
+    if (((e % stride) + stride) % stride === 0 && inRange(Math.pow(10, e))) ticks.push(Math.pow(10, e));
   }
   return ticks;
 }
@@ -160,12 +161,13 @@ function fmt(v: number): string {
 
 function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: number, height: number, pal: Palette): void {
   const fontPx = Math.round(11 * Math.max(1, Math.min(1.6, pal.lineScale)));   // larger with the line scale (presentation mode)
-  const pw = width - M.left - M.right;
-  const ph = height - M.top - Math.max(M.bottom, 2 * fontPx + 6);   // room for the tick labels and "step" below them
   ctx.font = `${fontPx}px system-ui, -apple-system, "Segoe UI", sans-serif`;
+  const left = Math.max(M.left, Math.ceil(ctx.measureText("2×1e-10").width) + 8);   // room for the widest tick label
+  const pw = width - left - M.right;
+  const ph = height - M.top - Math.max(M.bottom, 2 * fontPx + 6);   // room for the tick labels and "step" below them
   ctx.strokeStyle = pal.axis;
   ctx.lineWidth = pal.lineScale;
-  ctx.strokeRect(M.left + 0.5, M.top + 0.5, pw, ph);
+  ctx.strokeRect(left + 0.5, M.top + 0.5, pw, ph);
   let lo = Infinity;
   let hi = -Infinity;
   for (const r of rows) {
@@ -181,7 +183,7 @@ function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: numbe
     ctx.fillStyle = pal.muted;
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
-    ctx.fillText("No training yet — press Train", M.left + pw / 2, M.top + ph / 2);
+    ctx.fillText("No training yet — press Train", left + pw / 2, M.top + ph / 2);
     return;
   }
   if (hi / lo < 10) {
@@ -193,7 +195,7 @@ function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: numbe
   const lhi = Math.log10(hi);
   const x0 = rows[0][0];
   const x1 = rows.length > 1 ? rows[rows.length - 1][0] : x0 + 1;
-  const sx = (s: number) => M.left + ((s - x0) / (x1 - x0 || 1)) * pw;
+  const sx = (s: number) => left + ((s - x0) / (x1 - x0 || 1)) * pw;
   const sy = (v: number) => M.top + ph - ((Math.log10(v) - llo) / (lhi - llo || 1)) * ph;
 
   // grid + ticks
@@ -204,10 +206,10 @@ function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: numbe
     const y = Math.round(sy(t)) + 0.5;
     ctx.strokeStyle = pal.grid;
     ctx.beginPath();
-    ctx.moveTo(M.left + 1, y);
-    ctx.lineTo(M.left + pw, y);
+    ctx.moveTo(left + 1, y);
+    ctx.lineTo(left + pw, y);
     ctx.stroke();
-    ctx.fillText(fmt(t), M.left - 5, y);
+    ctx.fillText(fmt(t), left - 5, y);
   }
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
@@ -222,12 +224,12 @@ function drawChart(ctx: CanvasRenderingContext2D, rows: number[][], width: numbe
     ctx.fillText(String(Number(t.toPrecision(6))), x, M.top + ph + 5);
   }
   ctx.textAlign = "right";
-  ctx.fillText("step", M.left + pw, M.top + ph + 5 + fontPx);
+  ctx.fillText("step", left + pw, M.top + ph + 5 + fontPx);
 
   // series
   ctx.save();
   ctx.beginPath();
-  ctx.rect(M.left, M.top, pw, ph);
+  ctx.rect(left, M.top, pw, ph);
   ctx.clip();
   ctx.lineJoin = "round";
   for (const s of SERIES) {

@@ -17,3 +17,10 @@ describe("loss chart log ticks", () => {
     expect(exps).toContain(0);                                  // aligned on 10^0
   });
 });
+
+describe("loss chart log ticks on a short range", () => {
+  it("drops 2 and 5 only when the 1-2-5 ticks do not fit", () => {
+    expect(logTicks(0.09, 0.55, 5)).toEqual([0.1, 0.2, 0.5]);
+    expect(logTicks(0.009, 0.55, 4)).toEqual([0.01, 0.1]);
+  });
+});
