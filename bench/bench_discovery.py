@@ -183,6 +183,42 @@ def summary(name: str, outs: list[Outcome]) -> tuple[int, int, float]:
     return rec, exact, total
 
 
+def save_row(path: str, name: str, a: Outcome | None, b: Outcome | None) -> None:
+    import json
+    row = {"target": name}
+    for side, out in (("kanwidget", a), ("pykan", b)):
+        if out is not None:
+            row[side] = {"formula": None if out.formula is None else str(out.formula), "seconds": out.seconds,
+                         "recovered": out.recovered, "exact": out.exact, "relative": out.relative, "note": out.note}
+    with open(path, "a") as fh:
+        fh.write(json.dumps(row) + "\n")
+
+
+def compare(ours_path: str, theirs_path: str) -> None:
+    """The side-by-side table from two --save files, over the targets both hold."""
+    import json
+
+    def load(path: str, side: str) -> dict[str, Outcome]:
+        rows = {}
+        for line in open(path):
+            row = json.loads(line)
+            if side in row:
+                o = row[side]
+                rows[row["target"]] = Outcome(o["formula"], o["seconds"], o["recovered"], o["exact"], o["relative"],
+                                              o["note"])
+        return rows
+    a_rows, b_rows = load(ours_path, "kanwidget"), load(theirs_path, "pykan")
+    names = [n for n in a_rows if n in b_rows]
+    print(f"{'target':<46}{'kanwidget: rec':>14}{'exact':>9}{'s':>9}   {'pykan: rec':>10}{'exact':>9}{'s':>9}")
+    for n in names:
+        print(f"{n[:45]:<46}{cell(a_rows[n])}   {cell(b_rows[n])}")
+    rec_a, exact_a, time_a = summary("kanwidget", [a_rows[n] for n in names])
+    rec_b, _, time_b = summary("pykan", [b_rows[n] for n in names])
+    ratio = rec_a / rec_b if rec_b else math.inf
+    print(f"recovered ratio kanwidget/pykan {ratio:.2f} (target >= 2), exact/recovered "
+          f"{exact_a}/{rec_a} (target >= 1/2), time ratio pykan/kanwidget {time_b / time_a:.2f} (target >= 10)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=len(TARGETS), help="run the first N targets")
@@ -190,10 +226,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--train-num", type=int, default=1000)
+    parser.add_argument("--no-kanwidget", action="store_true", help="run pykan's side only (with --save)")
+    parser.add_argument("--save", help="write each row (both sides) to this JSON-lines file as it completes")
+    parser.add_argument("--compare", nargs=2, metavar=("OURS", "THEIRS"),
+                        help="print the side-by-side table from two --save files (kanwidget's, pykan's) and exit")
     parser.add_argument("--one-pass", action="store_true",
                         help="kanwidget: auto_symbolic in one pass (default: its most-certain-first mode)")
     args = parser.parse_args()
+    if args.compare:
+        compare(*args.compare)
+        return
     torch.set_default_dtype(torch.float64)
+    torch.set_num_threads(1)   # the same single thread for both libraries (the machine is shared)
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)  # pay torch._dynamo's import before timing
     with_pykan = not args.no_pykan and pykan_available()
     targets = TARGETS[:args.targets]
@@ -206,8 +250,10 @@ def main() -> None:
     for target in targets:
         ds = create_dataset(target.torch_fn(), n_var=target.n_var, ranges=[list(r) for r in target.ranges],
                             train_num=args.train_num, test_num=args.train_num, seed=args.seed)
-        a = judge(run_kanwidget(target, ds, args.steps, args.seed, not args.one_pass), target, args.seed)
-        ours.append(a)
+        a = None
+        if not args.no_kanwidget:
+            a = judge(run_kanwidget(target, ds, args.steps, args.seed, not args.one_pass), target, args.seed)
+            ours.append(a)
         b = None
         if with_pykan:
             with tempfile.TemporaryDirectory() as tmp:
@@ -221,12 +267,20 @@ def main() -> None:
             theirs.append(b)
         print(f"{target.name[:45]:<46}{cell(a)}   {cell(b)}", flush=True)
         notes.append((target.name, a, b))
+        if args.save:
+            save_row(args.save, target.name, a, b)
     print("\nformulas")
     for name, a, b in notes:
-        print(f"  {name}\n    kanwidget: {a.formula}   [{a.note[:160]}]")
+        if a is not None:
+            print(f"  {name}\n    kanwidget: {a.formula}   [{a.note[:160]}]")
+        else:
+            print(f"  {name}")
         if b is not None:
             print(f"    pykan:     {b.formula}" + (f"   [{b.note}]" if b.note else ""))
     print("\nsummary")
+    if not ours:
+        summary("pykan", theirs)
+        return
     rec_a, exact_a, time_a = summary("kanwidget", ours)
     if theirs:
         rec_b, _, time_b = summary("pykan", theirs)

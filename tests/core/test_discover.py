@@ -34,8 +34,8 @@ def sympy_rmse(report: DiscoveryReport, x: torch.Tensor, y: torch.Tensor) -> flo
 
 def test_recovers_a_known_formula_and_its_numbers_check_out(dataset):
     model = KAN(width=[2, 1], grid=5, seed=0, dtype=torch.float64)
-    report = model.discover(dataset, lib=LIB, steps=20, target=sin_plus_square, verbose=False)
-    assert report.recovered and not report.cancelled
+    report = model.discover(dataset, lib=LIB, steps=20, target=sin_plus_square, verbose=False, shapes=["model"])
+    assert report.recovered and not report.cancelled and report.shape == "model"
     assert report.message.startswith("recovered: ")
     x1, x2 = sympy.symbols("x_1 x_2")
     assert sympy.simplify(report.formula - (sympy.sin(sympy.pi * x1) + x2 ** 2)) == 0
@@ -97,7 +97,8 @@ def test_cancel_leaves_the_last_completed_step(dataset):
         if len(fits) == 2 and info.step == 3:
             stop.set()
 
-    report = model.discover(dataset, lib=LIB, steps=10, verbose=False, callbacks=[cancel_in_second_fit], stop=stop)
+    report = model.discover(dataset, lib=LIB, steps=10, verbose=False, callbacks=[cancel_in_second_fit], stop=stop,
+                            shapes=["model"])
     assert report.cancelled and not report.recovered and report.formulas == []
     assert "cancelled" in report.message
     assert [s.name for s in report.steps] == ["fit (sparse)", "prune"]
@@ -117,7 +118,7 @@ def test_stop_training_in_the_first_fit_goes_back_to_the_start(dataset):
         if info.step == 2:
             info.model.stop_training()    # the model's own cancel: sets the running activities' tokens
 
-    report = model.discover(dataset, lib=LIB, steps=10, verbose=False, callbacks=[stop_at_step_2])
+    report = model.discover(dataset, lib=LIB, steps=10, verbose=False, callbacks=[stop_at_step_2], shapes=["model"])
     assert report.cancelled and report.steps == [] and "cancelled" in report.message
     assert state_equal(clone_state(report.model), start)
     assert report.model.lineage.current == report.model.history[0].id     # the "init" version

@@ -21,7 +21,10 @@ from kanwidget.core.checks import check_bool, check_float, check_int
 from kanwidget.core.data import validate_dataset
 from kanwidget.core.network.history import OperationCancelled
 from kanwidget.core.numerics.symbolic import get_functions
+from kanwidget.core.operations import discovery_shapes
 from kanwidget.core.operations import formula as formula_ops
+from kanwidget.core.operations.discovery_shapes import SHAPES
+from kanwidget.core.operations.fit_convergence import ConvergenceStop
 from kanwidget.core.operations.discovery_report import (
     DiscoveryReport,
     EdgeFit,
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 
 MAX_FORMULA_TERMS = 256     # larger formulas are not built (sympy would take minutes)
 STUCK_FACTOR = 10          # a spline fit above STUCK_FACTOR * fit_threshold is a plateau, not just rough
+SYMBOLIC_SAMPLES = 512     # rows auto_symbolic ranks the library on (refits use all the data)
 PLAN = ("fit (sparse)", "prune", "fit", "refine", "fit", "auto_symbolic", "fit", "snap", "formula")
 
 
@@ -51,19 +55,24 @@ def discover(model: KAN, dataset: dict, lib: Sequence[str] | None = None, steps:
              target: Callable[[torch.Tensor], Any] | None = None, seed: int = 0, fresh_num: int = 1000,
              prune: bool = True, snap: bool = True, iterative: bool = True, n_digit: int = 4,
              verbose: bool = True, callbacks: Sequence[Callable[[Any], Any]] | None = None,
-             stop: threading.Event | None = None) -> DiscoveryReport:
+             stop: threading.Event | None = None, shapes: Sequence[str] = SHAPES) -> DiscoveryReport:
     """Run the reference workflow on `dataset` and report whether a formula was recovered.
 
-    steps: LBFGS steps per fit; lamb: sparsity of the first fit; grid: refine to this grid (None: skip);
-    lib: library names for auto_symbolic (default: all). The verdict: every output's printed formula,
-    evaluated with sympy on the test inputs, has RMSE <= tolerance * std(test labels) -- or, with
-    `target` (a function of an (N, n_var) tensor, like create_dataset's f), on `fresh_num` fresh points
-    in the data's range (sampled with `seed`) against target. A fit whose test RMSE stays above
-    fit_threshold * std is reported as stuck; an edge whose symbolic fit has R² < r2_threshold is named.
-    iterative: auto_symbolic's most-certain-edge-first mode (fix one edge, refit, repeat) when available,
-    else one pass; snap: snap_symbolic's simple constants when available. callbacks go to every fit.
-    stop (or model.stop_training()) cancels: the model is left at the last completed step's version and
-    the report says "cancelled". Returns a DiscoveryReport (`report.model` is the final model).
+    shapes: the model shapes tried in order (discovery_shapes.py): "product" (y = c*f_1(x_1)*...*f_n(x_n) + d,
+    a multiplication node), "sum" (y = g(f_1(x_1) + ... + f_n(x_n))) and "model" (this model's own width
+    through sparse fit -> prune -> fit -> refine -> fit). The first shape whose formula holds on the held-out
+    test data (RMSE <= tolerance * std) is kept and the rest are not run; when none holds, the report is the
+    one with the lowest held-out error, and says "not recovered" with its cause and what each shape gave.
+    `report.model` is the model the formula was read from (a new model for "product"/"sum").
+    steps: LBFGS steps per fit (a fit stops early once its loss has converged); lamb: sparsity of the first
+    fit; grid: refine to this grid (None: skip); lib: library names for auto_symbolic (default: all).
+    The verdict: every output's printed formula, evaluated with sympy on the test inputs, has RMSE <=
+    tolerance * std(test labels) -- or, with `target` (a function of an (N, n_var) tensor, like
+    create_dataset's f), on `fresh_num` fresh points in the data's range (sampled with `seed`) against
+    target. A fit whose test RMSE stays above fit_threshold * std is reported as stuck; an edge whose
+    symbolic fit has R² < r2_threshold is named. iterative: auto_symbolic's most-certain-edge-first mode;
+    snap: snap_symbolic's simple constants. callbacks go to every fit. stop (or model.stop_training())
+    cancels: the model is left at the last completed step's version and the report says "cancelled".
     """
     opts = {"steps": check_int("steps", steps, 1, 1_000_000), "lamb": check_float("lamb", lamb, 0.0),
             "grid": None if grid is None else check_int("grid", grid, 1),
@@ -74,27 +83,67 @@ def discover(model: KAN, dataset: dict, lib: Sequence[str] | None = None, steps:
             "prune": check_bool("prune", prune), "snap": check_bool("snap", snap),
             "iterative": check_bool("iterative", iterative), "n_digit": check_int("n_digit", n_digit, 0, 300),
             "verbose": check_bool("verbose", verbose)}
+    shapes = discovery_shapes.check_shapes(shapes)
     if target is not None and not callable(target):
         raise TypeError(f"target must be a function of an (N, n_var) tensor, got {type(target).__name__}")
     if lib is not None:
         get_functions(lib)      # unknown names raise here, naming them
         lib = list(lib)
     data = validate_dataset(dataset, model.width[0], model.width[-1], dtype=model.dtype, device=model.device)
-    run = _Pipeline(model, dataset, data, lib, opts, callbacks, stop)
-    with model.lineage.begin("discover", total=len(PLAN), stop=run.stop, unit="step") as activity:
-        run.activity = activity
-        return run.execute(target)
+    stop = stop if stop is not None else threading.Event()
+    started = time.perf_counter()
+    with model.lineage.begin("discover", total=len(PLAN), stop=stop, unit="step") as activity:
+        tried: list[tuple[str, DiscoveryReport]] = []
+        for shape in shapes:
+            candidate = discovery_shapes.build(model, shape, data["train_input"])
+            if candidate is None:
+                continue
+            if opts["verbose"]:
+                print(f"[discover] shape '{shape}': {discovery_shapes.DESCRIPTIONS[shape]}", flush=True)
+            run = _Pipeline(candidate, dataset, data, lib, opts, callbacks, stop, shape, activity, model.lineage)
+            report = run.execute(target)
+            tried.append((shape, report))
+            if report.cancelled or _holds(report):
+                break
+        return _choose(tried, opts, started)
+
+
+def _held_out_error(report: DiscoveryReport) -> float:
+    """The report's worst relative RMSE on the held-out test data (inf when there is no formula)."""
+    errors = [c.test_relative for c in report.checks]
+    return max(errors) if errors and len(errors) == len(report.formulas) else math.inf
+
+
+def _holds(report: DiscoveryReport) -> bool:
+    return _held_out_error(report) <= report.tolerance and all(not c.non_finite for c in report.checks)
+
+
+def _choose(tried: list[tuple[str, DiscoveryReport]], opts: dict, started: float) -> DiscoveryReport:
+    """The first shape whose formula holds on held-out data, else the lowest held-out error (earlier shapes,
+    being simpler, win ties); its report carries what every tried shape gave."""
+    shape, report = tried[-1]
+    if not (report.cancelled or _holds(report)):
+        shape, report = min(tried, key=lambda t: _held_out_error(t[1]))
+    report.shape = shape
+    report.tried = [(s, _held_out_error(r), r.message) for s, r in tried]
+    report.seconds = time.perf_counter() - started
+    if len(tried) > 1 and opts["verbose"]:
+        print(f"[discover] kept shape '{shape}' of {[s for s, _ in tried]}", flush=True)
+    return report
 
 
 class _Pipeline:
     """One discover run: the current model, its step log and the checks between steps."""
 
     def __init__(self, model: KAN, dataset: dict, data: dict, lib: list[str] | None, opts: dict,
-                 callbacks: Sequence[Callable[[Any], Any]] | None, stop: threading.Event | None) -> None:
+                 callbacks: Sequence[Callable[[Any], Any]] | None, stop: threading.Event, shape: str,
+                 activity: Any, progress_lineage: Any) -> None:
         self.model, self.dataset, self.data, self.lib, self.o = model, dataset, data, lib, opts
         self.callbacks = list(callbacks or ())
-        self.stop = stop if stop is not None else threading.Event()
-        self.activity: Any = None
+        self.stop = stop
+        self.shape = shape
+        self.activity = activity
+        self.progress_lineage = progress_lineage       # the lineage discover was called on (progress events)
         self.records: list[StepRecord] = []
         self.edges: list[EdgeFit] = []
         self.snapped: list[Any] = []
@@ -112,16 +161,19 @@ class _Pipeline:
                 pass
         o = self.o
         try:
-            self._fit("fit (sparse)", lamb=o["lamb"])
-            if o["prune"]:
-                self._step("prune", self._prune)
-                self._fit("fit")
+            if self.shape == "model":
+                self._fit("fit (sparse)", lamb=o["lamb"])
+                if o["prune"]:
+                    self._step("prune", self._prune)
+                    self._fit("fit")
+            else:   # small fixed shapes: nothing to sparsify or prune; a product's grids stay where build put them
+                self._fit("fit", update_grid=self.shape != "product")
             if o["grid"] is not None:
                 self._step("refine", lambda m: m.refine(o["grid"], stop=self.stop))
                 self._fit("fit")
             self.spline_fit = self.records[-1]
             self._step("auto_symbolic", self._auto_symbolic)
-            self._fit("fit")
+            self._fit("fit", update_grid=False)
             if o["snap"] and hasattr(self.model, "snap_symbolic"):
                 self._step("snap", self._snap)
             self._check_stop()
@@ -154,22 +206,26 @@ class _Pipeline:
             note = (note + "; " if note else "") + f"{word}: test RMSE is {_pct(relative)} of the target's std"
         record = StepRecord(name, seconds, train, test, self.model.lineage.current, note)
         self.records.append(record)
-        self.activity.done = len(self.records)
-        self.model.lineage.emit("progress", self.activity)
+        self.activity.done += 1
+        self.activity.total = max(self.activity.total, self.activity.done + 1)
+        self.progress_lineage.emit("progress", self.activity)
         if self.o["verbose"]:
-            print(f"[discover] {name:<14}{seconds:>7.2f} s   train {train:.3e}   test {test:.3e}"
+            print(f"[discover] {self.shape:<8}{name:<14}{seconds:>7.2f} s   train {train:.3e}   test {test:.3e}"
                   f"{'   ' + note if note else ''}", flush=True)
         return record
 
-    def _fit(self, name: str, lamb: float = 0.0) -> None:
+    def _fit(self, name: str, lamb: float = 0.0, update_grid: bool = True) -> None:
         before = self.model.lineage.current
+        converged = ConvergenceStop(self.stop, self.std, self.o["fit_threshold"])
 
         def body(m: KAN) -> None:
-            m.fit(self.dataset, opt="LBFGS", steps=self.o["steps"], lamb=lamb, verbose=False,
-                  callbacks=self.callbacks, stop=self.stop)
-            if self.stop.is_set():   # stopped inside the fit: go back to the last completed step
-                self.model = m.checkout(before)
+            m.fit(self.dataset, opt="LBFGS", steps=self.o["steps"], lamb=lamb, verbose=False, update_grid=update_grid,
+                  callbacks=[*self.callbacks, converged], stop=converged.event)
+            if self.stop.is_set() or (converged.event.is_set() and not converged.reason):
+                self.model = m.checkout(before)   # cancelled inside the fit: back to the last completed step
                 raise _Cancelled
+            if converged.reason:
+                self.note = f"stopped at step {converged.step}: {converged.reason}"
         self._step(name, body)
 
     def _prune(self, m: KAN) -> KAN | None:
@@ -180,7 +236,8 @@ class _Pipeline:
             return None
 
     def _auto_symbolic(self, m: KAN) -> None:
-        kwargs: dict[str, Any] = {"lib": self.lib, "r2_threshold": 0.0, "verbose": 0, "stop": self.stop}
+        kwargs: dict[str, Any] = {"lib": self.lib, "r2_threshold": 0.0, "verbose": 0, "stop": self.stop,
+                                  "x": _subsample(self.data["train_input"], SYMBOLIC_SAMPLES)}
         if self.o["iterative"] and "iterative" in inspect.signature(m.auto_symbolic).parameters:
             kwargs["iterative"] = True
         scores, _ = m.attribution(self.data["train_input"])
@@ -278,10 +335,17 @@ class _Pipeline:
         report = DiscoveryReport(formulas, variables, checks, self.edges, self.model, self.records,
                                  recovered=message.startswith("recovered"), message=message, cancelled=cancelled,
                                  tolerance=self.o["tolerance"], snapped=self.snapped,
-                                 seconds=time.perf_counter() - self.started)
+                                 seconds=time.perf_counter() - self.started, shape=self.shape)
         if self.o["verbose"]:
-            print(f"[discover] {message}", flush=True)
+            print(f"[discover] {self.shape}: {message}", flush=True)
         return report
+
+
+def _subsample(x: torch.Tensor, n: int) -> torch.Tensor:
+    """At most n rows of x, evenly strided (deterministic): symbolic fits rank curves as well on them."""
+    if x.shape[0] <= n:
+        return x
+    return x[torch.linspace(0, x.shape[0] - 1, n).round().long()]
 
 
 def _pct(value: float) -> str:

@@ -75,6 +75,8 @@ class DiscoveryReport:
     tolerance: float = 1e-3
     snapped: list[Any] = field(default_factory=list)
     seconds: float = 0.0
+    shape: str = "model"      # the model shape the formula was read from (see discovery_shapes.py)
+    tried: list[tuple[str, float, str]] = field(default_factory=list)   # (shape, held-out error, message) each
 
     @property
     def formula(self) -> Any:
@@ -100,7 +102,11 @@ class DiscoveryReport:
                 f"({e.l},{e.i},{e.j}) {e.name or 'spline'} R²={e.r2:.4f}" + _importance(e) for e in self.edges))
         if self.snapped:
             lines.append(f"snapped constants: {len(self.snapped)}")
-        lines.append(f"steps ({self.seconds:.1f} s):")
+        if len(self.tried) > 1:
+            lines.append("shapes tried: " + "; ".join(
+                f"{s} (held-out RMSE {_percent(err)} of the target's std)" for s, err, _ in self.tried)
+                + f"; kept: {self.shape}")
+        lines.append(f"steps ({self.seconds:.1f} s, shape {self.shape}):")
         for s in self.steps:
             note = f"  [{s.note}]" if s.note else ""
             lines.append(f"  {s.name:<16}{s.seconds:>7.2f} s   train {s.train_rmse:.3e}   test {s.test_rmse:.3e}"

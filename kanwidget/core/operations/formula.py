@@ -1,8 +1,8 @@
 """Closed-form formulas of a (partly) symbolic KAN, and honest rounding of their numbers."""
 from __future__ import annotations
 
+import math
 import numbers
-from fractions import Fraction
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -11,6 +11,7 @@ from kanwidget.core.checks import check_int
 from kanwidget.core.lazy import LazyModule
 from kanwidget.core.network import mult_nodes
 from kanwidget.core.numerics.symbolic import to_sympy
+from kanwidget.core.numerics.symbolic.constants import exact_value
 
 if TYPE_CHECKING:
     import sympy
@@ -128,10 +129,19 @@ def _expand_float_powers(expr: sympy.Expr) -> sympy.Expr:
         lambda e: sympy.expand(e, deep=False))
 
 
+LARGE = 1e6     # numbers this large round to n_digit significant digits (never a 40-digit integer)
+
+
 def _round_floats(expr: sympy.Expr, n_digit: int) -> sympy.Expr:
     repl = {}
     for f in expr.atoms(sympy.Float):
-        r = round(float(f), n_digit)
+        v = float(f)
+        if not math.isfinite(v):
+            continue
+        if abs(v) >= LARGE:
+            repl[f] = sympy.Float(float(f"{v:.{max(n_digit, 1)}e}"), max(n_digit, 1))
+            continue
+        r = round(v, n_digit)
         repl[f] = sympy.Integer(int(r)) if r == int(r) else sympy.Float(r, 15)
     return expr.xreplace(repl)
 
@@ -148,24 +158,20 @@ def _as_expression(expr: object) -> sympy.Expr:
 
 
 EXACT_RELATIVE = 1e-12     # a float this close to a simple constant is held as that constant
-EXACT_DENOMINATOR = 12     # simple constants: p/q and p*pi/q with q dividing 12 (products of snapped values)
+EXACT_DENOMINATOR = 12     # simple constants: p/q times a unit (1, pi, 1/pi, sqrt(2), ...) with q dividing 12
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _simple_constant(v: float, tol: float) -> sympy.Expr | None:
-    """The exact p/q or p*pi/q (q divides 12) that v holds: within tol * max(|v|, 1), or v is a float32 value
-    equal to the constant rounded to float32 (a float32 model holds nothing closer). Else None."""
-    if not np.isfinite(v) or abs(v) > 1e30:
-        return None
-    scale = max(abs(v), 1.0)
-    for unit, sym in ((1.0, sympy.Integer(1)), (np.pi, sympy.pi)):
-        ratio = Fraction(v / unit).limit_denominator(EXACT_DENOMINATOR)
-        if EXACT_DENOMINATOR % ratio.denominator:  # 0.7 stays 0.7, not 7/10
-            continue
-        exact = float(ratio) * unit
-        same32 = float(np.float32(v)) == v and np.float32(exact) == np.float32(v)
-        if abs(exact - v) <= tol * scale or same32:
-            return sympy.Rational(ratio.numerator, ratio.denominator) * sym
-    return None
+    """The exact p/q * unit (q divides 12; units in numerics/symbolic/constants.py: 1, pi, 1/pi, sqrt(2),
+    sqrt(pi), sqrt(2*pi), ...) that v holds: within tol * max(|v|, 1), or v is a float32 value equal to the
+    constant rounded to float32 (a float32 model holds nothing closer). Else None; huge values: None."""
+    simple = exact_value(v, tol, max_denominator=EXACT_DENOMINATOR)
+    if simple is None and math.isfinite(v) and abs(v) < 1e6 and float(np.float32(v)) == v:
+        near = exact_value(v, 1e-6, max_denominator=EXACT_DENOMINATOR)     # float32 precision
+        if near is not None and abs(near.value) < FLOAT32_MAX and np.float32(near.value) == np.float32(v):
+            simple = near
+    return None if simple is None else simple.sympy()
 
 
 def exact_constants(expr: sympy.Expr, tol: float = EXACT_RELATIVE) -> sympy.Expr:

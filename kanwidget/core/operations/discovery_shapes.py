@@ -1,0 +1,57 @@
+"""The model shapes `KAN.discover` tries, simplest first, before the model's own width.
+
+- "product": y = c * f_1(x_1) * ... * f_n(x_n) + d -- width [n, [0, 1], 1] with mult_arity n, factor k fed by
+  input k only, the output edge fixed to x (an affine map). Most laws of physics are such monomials
+  (q/C, m*g*z, h*omega/(2*pi)); a multiplication node makes them exact where a sum of squashed functions
+  only approximates them. Its first fit starts from grids on the data and does not move them (a product
+  of three splines stalls when its grids move under it).
+- "sum": y = g(f_1(x_1) + ... + f_n(x_n)) -- width [n, 1, 1] (exp(sin(pi*x) + y**2), sqrt(x**2 + y**2)).
+- "model": the model as given, through the full pipeline (sparse fit, prune, ...).
+A shape applies to one-output data only ("product" also needs n >= 2); the new models take the given
+model's grid, k, seed, dtype, device and variable names.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor
+
+if TYPE_CHECKING:
+    from kanwidget.core.network.model import KAN
+
+SHAPES = ("product", "sum", "model")
+DESCRIPTIONS = {"product": "y = c*f_1(x_1)*...*f_n(x_n) + d", "sum": "y = g(f_1(x_1) + ... + f_n(x_n))",
+                "model": "the model's own width"}
+
+
+def check_shapes(shapes: object) -> tuple[str, ...]:
+    """shapes: a non-empty list of names from SHAPES (each at most once)."""
+    if isinstance(shapes, str) or not isinstance(shapes, (list, tuple)):
+        raise TypeError(f"shapes must be a list of names from {list(SHAPES)}, got {shapes!r}")
+    bad = [s for s in shapes if s not in SHAPES]
+    if bad or not shapes or len(set(shapes)) != len(shapes):
+        raise ValueError(f"shapes must name each of {list(SHAPES)} at most once (at least one), got {list(shapes)!r}")
+    return tuple(shapes)
+
+
+def build(model: KAN, shape: str, x_train: Tensor) -> KAN | None:
+    """A fresh model of the given shape for model's inputs, or None when the shape does not apply."""
+    if shape == "model":
+        return model
+    n, n_out = model.width[0], model.width[-1]
+    if n_out != 1 or (shape == "product" and n < 2):
+        return None
+    from kanwidget.core.network.model import KAN
+
+    cfg = model.config
+    opts = dict(grid=cfg["grid"], k=cfg["k"], seed=cfg["seed"], dtype=model.dtype, device=model.device,
+                in_vars=model.in_vars, out_vars=model.out_vars)
+    if shape == "sum":
+        return KAN(width=[n, 1, 1], **opts)
+    new = KAN(width=[n, [0, 1], 1], mult_arity=n, **opts)
+    with torch.no_grad():
+        new.layers[0].mask.copy_(torch.eye(n, dtype=new.layers[0].mask.dtype))
+    new.layers[1].set_symbolic(0, 0, "x", torch.tensor([1.0, 0.0, 1.0, 0.0]))
+    new.update_grid_from_samples(x_train)
+    return new
