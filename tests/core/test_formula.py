@@ -101,3 +101,23 @@ def test_ex_round_of_a_snapped_model_is_what_the_model_computes(float64):
     x = torch.rand(50, 2) * 2 - 1
     f = sympy.lambdify((x1, x2), formula, "numpy")
     assert np.allclose(f(x[:, 0].numpy(), x[:, 1].numpy()), model(x)[:, 0].detach().numpy(), rtol=1e-13)
+
+
+def test_ex_round_never_prints_a_huge_number_as_its_integer_digits():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")        # no overflow warning either
+        out = ex_round(sympy.Float(2.1e57) * X + sympy.Float(3.3e35), 4)
+    assert len(str(out)) < 30, out
+    floats = sorted(float(f) for f in out.atoms(sympy.Float))
+    assert floats == pytest.approx([3.3e35, 2.1e57], rel=1e-4)
+
+
+@pytest.mark.parametrize("held,expected", [
+    (1 / (4 * np.pi), X / (4 * sympy.pi)),
+    (1 / np.sqrt(2 * np.pi), X / sympy.sqrt(2 * sympy.pi)),
+    (np.sqrt(2) / 2, X / sympy.sqrt(2)),
+    (1 / (4 * np.pi) + 1e-9, sympy.Float(0.0796, 15) * X),      # not held: rounded
+])
+def test_ex_round_knows_textbook_constants_when_held(held, expected):
+    assert sympy.simplify(ex_round(sympy.Float(held) * X, 4) - expected) == 0

@@ -38,7 +38,9 @@ def test_candidates_are_simplest_first_and_near():
     assert [str(s) for s in simple_candidates(0.97)][:2] == ["1", "1/2"]
     assert "0" not in [str(s) for s in simple_candidates(0.97)]          # farther than radius * max(|v|, 1)
     assert "pi" in [str(s) for s in simple_candidates(3.14159, with_pi=True)]
-    assert all("pi" not in str(s) for s in simple_candidates(3.14159))
+    assert "1/(4*pi)" in [str(s) for s in simple_candidates(1 / (4 * math.pi))]     # textbook constants
+    assert "sqrt(2)" in [str(s) for s in simple_candidates(1.41421)]
+    assert all("sqrt" not in str(s) for s in simple_candidates(1.41421, with_pi=True))  # a phase is p*pi/q only
     assert all(abs(s.value - 10.3) <= 0.5 * 10.3 for s in simple_candidates(10.3))
 
 
@@ -126,3 +128,34 @@ def test_iterative_auto_symbolic_then_snap_recovers_the_exact_formula(reference_
     model.snap_symbolic()
     (formula,) = model.clean_formula()
     assert formula == sympy.exp(X2 ** 2 + sympy.sin(sympy.pi * X1)), formula
+
+
+@pytest.mark.parametrize("constant,expected", [
+    (1 / (2 * math.pi), X1 / (2 * sympy.pi)),
+    (1 / math.sqrt(2 * math.pi), X1 / sympy.sqrt(2 * sympy.pi)),
+    (math.sqrt(2), sympy.sqrt(2) * X1),
+])
+def test_textbook_constants_snap_exactly(float64, constant, expected):
+    ds = create_dataset(lambda x: constant * x[:, [0]], n_var=1, seed=3)
+    model = KAN([1, 1], grid=3, seed=0)
+    model.layers[0].set_symbolic(0, 0, "x", torch.tensor([1.0, 0.0, constant * (1 + 3e-5), 1e-6]))
+    model.data = ds
+    model.snap_symbolic()
+    (formula,) = model.clean_formula()
+    assert sympy.simplify(formula - expected) == 0, formula
+    assert _rmse(model, ds) < 1e-14
+
+
+def test_a_product_node_with_traded_scales_snaps_to_the_plain_product(float64):
+    # x1*x2 as (0.37*x1) * (2.7*x2) * 1.001 ...: the factors' scales are arbitrary; only their product is fixed
+    ds = create_dataset(lambda x: x[:, [0]] * x[:, [1]] / (4 * math.pi), n_var=2, ranges=[1, 5], seed=4)
+    model = KAN([2, [0, 1], 1], grid=3, seed=0)
+    with torch.no_grad():
+        model.layers[0].mask.copy_(torch.eye(2))
+    model.layers[0].set_symbolic(0, 0, "x", torch.tensor([1.0, 0.0, 0.37, 0.0]))
+    model.layers[0].set_symbolic(1, 1, "x", torch.tensor([1.0, 0.0, 2.7, 0.0]))
+    model.layers[1].set_symbolic(0, 0, "x", torch.tensor([1.0, 0.0, 1 / (4 * math.pi * 0.37 * 2.7) + 1e-7, 0.0]))
+    model.data = ds
+    model.snap_symbolic()
+    (formula,) = model.clean_formula()
+    assert sympy.simplify(formula - X1 * X2 / (4 * sympy.pi)) == 0, formula

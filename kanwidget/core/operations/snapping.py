@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import torch
@@ -22,6 +21,9 @@ from torch import Tensor
 
 from kanwidget.core.checks import check_bool, check_float, check_int
 from kanwidget.core.numerics.optim import LBFGS
+from kanwidget.core.numerics.symbolic import constants
+from kanwidget.core.numerics.symbolic.constants import PI_ONLY, SimpleValue
+from kanwidget.core.operations.normal_form import normalise_scales
 from kanwidget.core.operations.simplify import require_inputs
 
 if TYPE_CHECKING:
@@ -29,31 +31,9 @@ if TYPE_CHECKING:
 
 PARAMS = ("a", "b", "c", "d")
 PERIODIC = {"sin", "cos", "tan"}
-MAX_DENOMINATOR = 4
-PI_DENOMINATORS = (1, 2, 4)
 EXACT_RELATIVE = 1e-12          # a value this close to a simple one already is that value
-
-
-@dataclass(frozen=True)
-class SimpleValue:
-    """A simple constant: ratio (a Fraction) times pi when `pi` is set."""
-    ratio: Fraction
-    pi: bool = False
-
-    @property
-    def value(self) -> float:
-        return float(self.ratio) * math.pi if self.pi else float(self.ratio)
-
-    @property
-    def complexity(self) -> int:
-        return abs(self.ratio.numerator) + self.ratio.denominator - 1 + (2 if self.pi else 0)
-
-    def __str__(self) -> str:
-        if not self.pi:
-            return str(self.ratio)
-        p, q = self.ratio.numerator, self.ratio.denominator
-        head = {1: "pi", -1: "-pi"}.get(p, f"{p}*pi")
-        return head if q == 1 else f"{head}/{q}"
+CLOSE = 1e-3                    # candidates this close (relative) are tried before simpler, farther ones
+OTHER_UNITS = constants.ALL_UNITS
 
 
 @dataclass(frozen=True)
@@ -79,32 +59,23 @@ class _Constant:
 
 
 def simple_candidates(v: float, with_pi: bool = False, radius: float = 0.5) -> list[SimpleValue]:
-    """Simple values near v (within radius * max(|v|, 1)), simplest first: 0, +-1, p/q with q <= 4,
-    and with_pi also p*pi/q with q in (1, 2, 4)."""
-    if not math.isfinite(v):
-        return []
-    reach = radius * max(abs(v), 1.0)
-    found: dict[SimpleValue, None] = {}
-    for q in range(1, MAX_DENOMINATOR + 1):
-        for p in {math.floor(v * q), math.ceil(v * q)}:
-            found[SimpleValue(Fraction(p, q))] = None
-    found[SimpleValue(Fraction(0))] = None
-    found[SimpleValue(Fraction(1 if v >= 0 else -1))] = None
-    if with_pi:
-        for q in PI_DENOMINATORS:
-            for p in {math.floor(v * q / math.pi), math.ceil(v * q / math.pi)}:
-                if p != 0:
-                    found[SimpleValue(Fraction(p, q), pi=True)] = None
-    near = [s for s in found if abs(s.value - v) <= reach]
-    return sorted(near, key=lambda s: (s.complexity, abs(s.value - v)))
+    """Simple values near v (within radius * max(|v|, 1)), simplest first: 0, +-1, p/q with q <= 4; with_pi
+    (a periodic function's argument) also p*pi/q, else also p/q times 1/pi, sqrt(2), sqrt(pi), sqrt(2*pi), ..."""
+    return constants.candidates(v, PI_ONLY if with_pi else OTHER_UNITS, radius)
 
 
 def exact_simple_value(v: float, with_pi: bool = False) -> SimpleValue | None:
     """The simple value v already equals (to EXACT_RELATIVE), else None."""
-    for s in simple_candidates(v, with_pi, radius=1e-6):
-        if abs(s.value - v) <= EXACT_RELATIVE * max(abs(v), 1.0):
-            return s
-    return None
+    return constants.exact_value(v, EXACT_RELATIVE, PI_ONLY if with_pi else OTHER_UNITS,
+                                 max_denominator=12)
+
+
+def _ordered(v: float, cands: list[SimpleValue], max_tries: int) -> list[SimpleValue]:
+    """The candidates to try for v: those within CLOSE of v first (simplest first: an exact law's constant is
+    one of them), then the rest simplest first; at most max_tries."""
+    reach = CLOSE * max(abs(v), 1.0)
+    close = [c for c in cands if abs(c.value - v) <= reach]
+    return (close + [c for c in cands if abs(c.value - v) > reach])[:max_tries]
 
 
 def snap_symbolic(model: KAN, tolerance: float = 0.1, refit: bool = True, refit_steps: int = 50,
@@ -128,13 +99,14 @@ def snap_symbolic(model: KAN, tolerance: float = 0.1, refit: bool = True, refit_
     lineage = model.lineage
     with lineage.begin("snap_symbolic", stop=stop, unit="constant") as activity, \
             lineage.change(model, "snap_symbolic", kind="symbolic") as ch:
+        base = _rmse(model, xs, ys)
+        floor = 0.1 * math.sqrt(torch.finfo(model.dtype).eps) * float(ys.std()) if ys.numel() > 1 else 0.0
+        limit = base * (1.0 + tolerance) + floor
+        _normalise(model, xs, ys, base, floor)
         constants = _constants(model)
         activity.total = len(constants)
         lineage.emit("progress", activity)
         before = {id(c): _get(model, c) for c in constants}
-        base = _rmse(model, xs, ys)
-        floor = 0.1 * math.sqrt(torch.finfo(model.dtype).eps) * float(ys.std()) if ys.numel() > 1 else 0.0
-        limit = base * (1.0 + tolerance) + floor
         _freeze_exact(model, constants)
         tried: set[tuple[int, SimpleValue]] = set()
         while True:
@@ -147,7 +119,9 @@ def snap_symbolic(model: KAN, tolerance: float = 0.1, refit: bool = True, refit_
             saved = _save(model)
             _set(model, const, cand.value)
             const.frozen = True
-            loss = _refit(model, constants, xs, ys, refit_steps) if refit else _rmse(model, xs, ys)
+            loss = _rmse(model, xs, ys)
+            if refit and not loss <= limit:    # a snap the others need not move for costs no refit
+                loss = _refit(model, constants, xs, ys, refit_steps, limit)
             if not (loss <= limit):
                 _restore(model, saved)
                 const.frozen = False
@@ -221,7 +195,7 @@ def _next_attempt(model: KAN, constants: list[_Constant], tried: set, radius: fl
         if c.frozen:
             continue
         v = _get(model, c)
-        cands = simple_candidates(v, c.periodic, radius)[:max_tries]
+        cands = _ordered(v, simple_candidates(v, c.periodic, radius), max_tries)
         left = [s for s in cands if (id(c), s) not in tried]
         if not left:
             continue
@@ -279,7 +253,15 @@ def _free_masks(model: KAN, constants: list[_Constant]) -> list[Tensor]:
     return masks
 
 
-def _refit(model: KAN, constants: list[_Constant], xs: Tensor, ys: Tensor, steps: int) -> float:
+def _normalise(model: KAN, xs: Tensor, ys: Tensor, base: float, floor: float) -> None:
+    """normal_form.normalise_scales, kept only when the model still computes the same (to rounding)."""
+    saved = _save(model)
+    if normalise_scales(model) and not _rmse(model, xs, ys) <= base * (1.0 + 1e-9) + 1e-3 * floor:
+        _restore(model, saved)
+
+
+def _refit(model: KAN, constants: list[_Constant], xs: Tensor, ys: Tensor, steps: int,
+           limit: float = 0.0) -> float:
     """Short L-BFGS refit of the free constants; returns the train RMSE (restores the start on a worse end)."""
     masks = _free_masks(model, constants)
     tensors = [t for layer in model.layers for t in (layer.sym_affine, layer.bias)]
@@ -301,7 +283,8 @@ def _refit(model: KAN, constants: list[_Constant], xs: Tensor, ys: Tensor, steps
     try:
         for t in variables:
             t.requires_grad_(True)
-        LBFGS(variables, lr=1.0, max_iter=steps, history_size=10).step(closure)
+        LBFGS(variables, lr=1.0, max_iter=steps, history_size=10,
+              tolerance_change=max((1e-3 * limit) ** 2, 1e-32)).step(closure)
     finally:
         for t, flag in zip(variables, grad_flags):
             t.grad = None
