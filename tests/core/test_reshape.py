@@ -80,7 +80,8 @@ def test_regrid_refits_the_curves(trained):
     assert float((_out(finer, x) - y).abs().max()) < 0.05 * float(y.std())
     order = trained.regrid(k=4)
     assert (order.grid, order.k) == (5, 4) and all(layer.k == 4 for layer in order.layers)
-    assert float((_out(order, x) - y).abs().max()) < 0.05 * float(y.std())
+    # a cubic is not a quartic spline on the same 5 knots (C2 vs C3): ~6 % of the spread at the worst sample
+    assert float((_out(order, x) - y).abs().max()) < 0.1 * float(y.std())
     again = KAN.from_snapshot(order.snapshot())          # the version rebuilds with the new k
     assert again.k == 4 and torch.allclose(_out(again, x), _out(order, x))
 
