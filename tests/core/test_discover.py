@@ -136,3 +136,31 @@ def test_bad_input_names_the_argument_and_changes_nothing(dataset):
     with pytest.raises(ValueError, match="train_input"):
         model.discover({**dataset, "train_input": dataset["train_input"][:, :1]})
     assert state_equal(clone_state(model), before) and model.history == []
+
+
+def test_a_product_is_recovered_exactly_through_a_multiplication_node():
+    def product(x):
+        return x[:, [0]] * x[:, [1]] / (2 * torch.pi)
+    ds = create_dataset(product, n_var=2, ranges=[1, 5], train_num=300, test_num=300, dtype=torch.float64)
+    model = KAN(width=[2, 5, 1], grid=5, seed=0, dtype=torch.float64)
+    report = model.discover(ds, lib=["x", "x^2", "1/x", "sin"], steps=20, target=product, verbose=False)
+    assert report.recovered and report.shape == "product"
+    assert report.model is not model and report.model.mult_nodes == [0, 1, 0]
+    x1, x2 = sympy.symbols("x_1 x_2")
+    assert sympy.simplify(report.formula - x1 * x2 / (2 * sympy.pi)) == 0, report.formula
+    assert [s for s, _, _ in report.tried] == ["product"]      # it held: the other shapes never ran
+    assert model.history == []                                  # the given model was not touched
+
+
+def test_each_shape_that_fails_is_named_with_its_held_out_error():
+    def target(x):
+        return torch.sin(torch.pi * x[:, [0]]) * x[:, [1]] + x[:, [1]] ** 2   # neither a product nor a sum
+    ds = create_dataset(target, n_var=2, train_num=200, test_num=200, dtype=torch.float64)
+    model = KAN(width=[2, 2, 1], grid=3, seed=0, dtype=torch.float64)
+    report = model.discover(ds, lib=["x", "x^2"], steps=5, grid=None, target=target, verbose=False)
+    assert [s for s, _, _ in report.tried] == ["product", "sum", "model"]
+    assert not report.recovered and report.message.startswith("not recovered")
+    assert all(err > 1e-3 for _, err, _ in report.tried)
+    assert "shapes tried: product" in str(report)
+    with pytest.raises(ValueError, match="shapes"):
+        model.discover(ds, shapes=["product", "bogus"])

@@ -6,12 +6,14 @@ symbolic fits more certain than they were in a one-shot pass over a model fitted
 """
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from torch import Tensor
 
 from kanwidget.core.network.history import Activity
 from kanwidget.core.numerics.symbolic import SymbolicFunction
+from kanwidget.core.operations.fit_convergence import ConvergenceStop
 from kanwidget.core.operations.symbolic_edges import SymbolicChoice, best_fits
 from kanwidget.core.operations.symbolic_log import EdgeLog
 
@@ -19,13 +21,15 @@ if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
 
 R2_TIE = 1e-6   # edges whose R² differ by less than this are equally certain: the simpler one goes first
+R2_CERTAIN = 1 - 1e-7   # edges fitted this well are fixed together in one round (no refit could make them surer)
 
 
 def fix_most_certain_first(model: KAN, xs: Tensor, fns: list[SymbolicFunction], weight_simple: float,
                            r2_threshold: float, a_range: tuple[float, float], b_range: tuple[float, float],
                            verbose: int, refit_steps: int, activity: Activity) -> list[SymbolicChoice]:
-    """Fix spline edges one at a time, most certain first (highest R², then lowest complexity), each
-    followed by a `refit_steps` L-BFGS fit of the whole model on model.data (no grid update, no version).
+    """Fix spline edges one at a time, most certain first (highest R², then lowest complexity; edges with
+    R² >= R2_CERTAIN join the round's pick), each round followed by a `refit_steps` L-BFGS fit of the
+    whole model on model.data (no grid update, no version; it ends early once converged).
     Edges whose best R² stays below r2_threshold are kept as splines. Runs inside auto_symbolic's
     activity and change (one version in all; cancel restores the model)."""
     if model.data is None:
@@ -47,12 +51,23 @@ def fix_most_certain_first(model: KAN, xs: Tensor, fns: list[SymbolicFunction], 
             return choices
         top = max(b.r2 for b in eligible)
         pick = min((b for b in eligible if b.r2 >= top - R2_TIE), key=lambda b: (b.fn.complexity, -b.r2))
-        model.layers[pick.l].set_symbolic(pick.i, pick.j, pick.fn.name, pick.params)
-        choices.append(SymbolicChoice(pick.l, pick.i, pick.j, pick.fn.name, pick.r2))
-        log.edge(f"fixing ({pick.l},{pick.i},{pick.j}) with {pick.fn.name}, r2={pick.r2:.6f}, "
-                 f"c={pick.fn.complexity}; {len(bests) - 1} edges left", pick.fn.name, pick.r2)
-        lineage.advance(activity, 1)
-        if len(bests) == 1:
+        picks = [pick] + [b for b in eligible if b is not pick and b.r2 >= R2_CERTAIN]
+        for b in picks:
+            model.layers[b.l].set_symbolic(b.i, b.j, b.fn.name, b.params)
+            choices.append(SymbolicChoice(b.l, b.i, b.j, b.fn.name, b.r2))
+            log.edge(f"fixing ({b.l},{b.i},{b.j}) with {b.fn.name}, r2={b.r2:.6f}, "
+                     f"c={b.fn.complexity}; {len(bests) - len(picks)} edges left", b.fn.name, b.r2)
+        lineage.advance(activity, len(picks))
+        if len(bests) == len(picks):
             log.finish()
             return choices
-        model.fit(model.data, opt="LBFGS", steps=refit_steps, update_grid=False, record=False, verbose=False)
+        _refit(model, refit_steps)
+
+
+def _refit(model: KAN, steps: int) -> None:
+    """Refit the whole model on its data (no grid update, no version), ending early once converged."""
+    labels = model.data["train_label"]
+    spreads = [float(labels[:, k].double().std()) or 1.0 for k in range(labels.shape[1])]
+    converged = ConvergenceStop(threading.Event(), spreads)
+    model.fit(model.data, opt="LBFGS", steps=steps, update_grid=False, record=False, verbose=False,
+              callbacks=[converged], stop=converged.event)
