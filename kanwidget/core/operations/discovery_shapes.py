@@ -5,7 +5,8 @@
   (q/C, m*g*z, h*omega/(2*pi)); a multiplication node makes them exact where a sum of squashed functions
   only approximates them. Its first fit starts from grids on the data and does not move them (a product
   of three splines stalls when its grids move under it).
-- "sum": y = g(f_1(x_1) + ... + f_n(x_n)) -- width [n, 1, 1] (exp(sin(pi*x) + y**2), sqrt(x**2 + y**2)).
+- "sum": y = g(f_1(x_1) + ... + f_n(x_n)) -- width [n, 1, 1] (exp(sin(pi*x) + y**2), sqrt(x**2 + y**2));
+  with one input, y = c*f(a*x + b) + d (width [1, 1]: g(f(x)) alone would not say which curve is f).
 - "model": the model as given, through the full pipeline (sparse fit, prune, ...).
 A shape applies to one-output data only ("product" also needs n >= 2); the new models take the given
 model's grid, k, seed, dtype, device and variable names.
@@ -48,7 +49,7 @@ def build(model: KAN, shape: str, x_train: Tensor) -> KAN | None:
     opts = dict(grid=cfg["grid"], k=cfg["k"], seed=cfg["seed"], dtype=model.dtype, device=model.device,
                 in_vars=model.in_vars, out_vars=model.out_vars)
     if shape == "sum":
-        return KAN(width=[n, 1, 1], **opts)
+        return KAN(width=[n, 1, 1] if n > 1 else [1, 1], **opts)
     new = KAN(width=[n, [0, 1], 1], mult_arity=n, **opts)
     with torch.no_grad():
         new.layers[0].mask.copy_(torch.eye(n, dtype=new.layers[0].mask.dtype))
