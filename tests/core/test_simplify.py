@@ -322,3 +322,12 @@ def test_explicit_thresholds_are_pykans_rule_without_a_refit(float64):
     by_hand.prune_edge(threshold=3e-2)
     assert explicit.width == by_hand.width and torch.equal(explicit(x), by_hand(x))
     assert explicit.steps_trained == model.steps_trained                  # nothing was fitted
+
+
+def test_a_formerly_split_workflow_seed_prunes_to_one_node(reference_dataset):
+    """The tutorial workflow's seed 1 ([2,5,1], G=5, 50 sparse LBFGS steps): pykan's rule keeps 2 hidden nodes
+    (the formula then came out wrong); the default prune keeps the one node exp(sin(pi x1) + x2^2) needs."""
+    model = KAN(width=[2, 5, 1], grid=5, k=3, seed=1, dtype=torch.float64)
+    model.fit(reference_dataset, steps=50, lamb=0.001, verbose=False)
+    assert model.prune(node_th=1e-2).width[1] >= 2
+    assert model.prune().width == [2, 1, 1]

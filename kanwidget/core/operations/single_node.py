@@ -14,7 +14,7 @@ model's. Deterministic (the fit's randomness is the model's own); one fit per hi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import torch
 from torch import Tensor
@@ -53,8 +53,11 @@ def applicable(model: "KAN") -> bool:
             and data["train_label"].is_floating_point() and data["train_label"].shape[0] > 1)
 
 
+Subset = Callable[["KAN", list[list[int]], "Tensor | None"], "KAN"]
+
+
 def try_single_nodes(model: "KAN", keep: list[list[int]], x: Tensor | None,
-                     subset) -> tuple[list[list[int]], "KAN | None", list[NodeTrial]]:
+                     subset: Subset) -> tuple[list[list[int]], "KAN | None", list[NodeTrial]]:
     """For each hidden level with > 1 kept node (first to last), refit a copy keeping only its best node.
 
     `subset(model, keep, x)` builds the node-pruned model (simplify's). Returns (the node lists finally kept,
