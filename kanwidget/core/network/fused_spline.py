@@ -1,7 +1,15 @@
 """The training hot path of a KAN layer: one autograd node for a spline layer with silu base.
 
 Used by `KANLayer` when the layer has no symbolic edges, its base is silu and gradients are on; the
-values equal the composed form of phi.py (checked in tests/core/test_layer.py and test_regularization.py).
+values equal the composed form of phi.py (checked in tests/core/test_layer.py, test_regularization.py and
+test_fused_spline.py).
+
+Two nodes:
+- `FusedSplineLayer` for inputs that need a gradient (hidden layers): bases and slopes of this call.
+- `ConstantInputSplineLayer` for inputs that do not (the first layer's data): features [silu(x), bases]
+  and their batch covariance are computed once per data/grid (`ConstantFeatures`) and reused by every
+  LBFGS evaluation; the output is one matmul and each edge's batch std is the quadratic form
+  w^T Cov w over tiny (I, O, M+1) tensors, so no (I, N, O) activation tensor is ever built.
 """
 from __future__ import annotations
 
@@ -11,7 +19,7 @@ from torch.autograd.function import once_differentiable
 
 from kanwidget.core.network.phi import edge_outputs, layer_output, numeric_weights
 
-__all__ = ["FusedSplineLayer"]
+__all__ = ["FusedSplineLayer", "ConstantInputSplineLayer", "ConstantFeatures"]
 
 
 class FusedSplineLayer(torch.autograd.Function):
@@ -72,3 +80,67 @@ class FusedSplineLayer(torch.autograd.Function):
         gsb = gwb * mask if ctx.needs_input_grad[3] else None
         gbias = gy.sum(0) if ctx.needs_input_grad[5] else None
         return gx, gcoef, gsp, gsb, None, gbias, None, None, None
+
+
+class ConstantFeatures:
+    """Per-sample features [silu(x_i), B_1(x_i), ..., B_M(x_i)] of inputs that need no gradient, flattened to
+    (N, I*(M+1)), and (on first use) their unbiased batch covariance per input (I, M+1, M+1)."""
+
+    def __init__(self, x: Tensor, bases: Tensor) -> None:
+        n, in_dim, _ = bases.shape
+        self.n = n
+        feats = torch.cat([torch.nn.functional.silu(x).unsqueeze(-1), bases], dim=-1)   # (N, I, M+1)
+        self.feats = feats.reshape(n, -1)
+        self._feats3 = feats
+        self._cov: Tensor | None = None
+
+    @property
+    def cov(self) -> Tensor:
+        if self._cov is None:
+            centred = self._feats3 - self._feats3.mean(0, keepdim=True)
+            c = centred.transpose(0, 1)                                                   # (I, N, M+1)
+            self._cov = torch.bmm(c.transpose(1, 2), c) / max(self.n - 1, 1)
+        return self._cov
+
+
+class ConstantInputSplineLayer(torch.autograd.Function):
+    """Spline layer with silu base and no symbolic edges on inputs that need no gradient.
+
+    Same values as FusedSplineLayer (y (N, O) and, with with_std, each edge's unbiased batch std (I, O)),
+    computed from cached features: y = bias + F W with W = [w_base; w_spline] (I*(M+1), O), and
+    var_io = W_io^T Cov_i W_io. Backward: dL/dW = F^T gy + (gstd / std) Cov W.
+    """
+
+    @staticmethod
+    def forward(ctx, features: ConstantFeatures, coef: Tensor, scale_sp: Tensor, scale_base: Tensor,  # type: ignore[override]
+                mask: Tensor, bias: Tensor, with_std: bool) -> tuple[Tensor, Tensor]:
+        wsp, wb = numeric_weights(coef, scale_sp, scale_base, mask)                   # (I, O, M), (I, O)
+        w = torch.cat([wb.unsqueeze(-1), wsp], dim=-1)                                # (I, O, M+1)
+        in_dim, out_dim, width = w.shape
+        y = torch.addmm(bias, features.feats, w.transpose(1, 2).reshape(in_dim * width, out_dim))
+        if with_std:
+            cw = torch.bmm(w, features.cov)                                           # (I, O, M+1)
+            var = (cw * w).sum(-1)
+            std = torch.sqrt(var.clamp_min(0.0) + torch.finfo(w.dtype).tiny)
+        else:
+            cw = std = w.new_empty(0)
+        ctx.with_std = with_std
+        ctx.features = features
+        ctx.save_for_backward(coef, scale_sp, mask, cw, std)
+        return y, std
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, gy: Tensor, gstd: Tensor):  # type: ignore[override]
+        coef, scale_sp, mask = ctx.saved_tensors[:3]
+        in_dim, out_dim, _ = coef.shape
+        gw = (ctx.features.feats.t() @ gy).view(in_dim, -1, out_dim).transpose(1, 2)   # (I, O, M+1)
+        if ctx.with_std:
+            cw, std = ctx.saved_tensors[3:]
+            gw = gw + (gstd / std).unsqueeze(-1) * cw
+        gwb, gwsp = gw[..., 0], gw[..., 1:]
+        gcoef = gwsp * (scale_sp * mask).unsqueeze(-1) if ctx.needs_input_grad[1] else None
+        gsp = (gwsp * coef).sum(-1) * mask if ctx.needs_input_grad[2] else None
+        gsb = gwb * mask if ctx.needs_input_grad[3] else None
+        gbias = gy.sum(0) if ctx.needs_input_grad[5] else None
+        return None, gcoef, gsp, gsb, None, gbias, None

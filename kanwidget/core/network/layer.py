@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from kanwidget.core.network.fused_spline import FusedSplineLayer
+from kanwidget.core.network.fused_spline import ConstantFeatures, ConstantInputSplineLayer, FusedSplineLayer
 from kanwidget.core.network.phi import edge_outputs, layer_output, numeric_weights
 from kanwidget.core.network.symbolic_branch import (
     SymbolicPlan,
@@ -60,7 +60,7 @@ class KANLayer(nn.Module):
         self.sym_affine = nn.Parameter(affine)
         self.sym_names: list[str] = []
         self._group_cache: tuple[tuple[int, ...], SymbolicPlan] | None = None
-        self._basis_cache: tuple[Tensor, tuple[int, ...], Tensor] | None = None
+        self._basis_cache: tuple[Tensor, tuple[int, ...], Tensor, list[ConstantFeatures]] | None = None
 
     # ----------------------------------------------------------------- forward
     @property
@@ -84,7 +84,11 @@ class KANLayer(nn.Module):
 
     def _fused(self, x: Tensor, with_std: bool) -> tuple[Tensor, Tensor]:
         """The training hot path: phi's weighting from phi.py inside one autograd node (mask = numeric mask
-        since fused layers have no symbolic edges)."""
+        since fused layers have no symbolic edges). Inputs that need no gradient (the data) use their
+        cached features (ConstantInputSplineLayer): one matmul, edge std from the features' covariance."""
+        if not x.requires_grad:
+            return ConstantInputSplineLayer.apply(self._constant_features(x), self.coef, self.scale_sp,
+                                                  self.scale_base, self.mask, self.bias, with_std)
         bases, slopes = self._training_bases(x)
         return FusedSplineLayer.apply(x, self.coef, self.scale_sp, self.scale_base, self.mask, self.bias,
                                       bases, slopes, with_std)
@@ -93,15 +97,26 @@ class KANLayer(nn.Module):
         """Bases (and slopes when x needs a gradient). Bases of an input that needs no gradient (the
         first layer's data) are kept until that tensor or the grid changes: an LBFGS step evaluates
         the same inputs ~20 times."""
-        if x.requires_grad:
-            return spline._bases_and_derivative(x, self.grid, self.k, need_derivative=True)
+        if x.requires_grad:   # the fused node differentiates through the slopes itself: no autograd graph here
+            with torch.no_grad():
+                return spline._bases_and_derivative(x, self.grid, self.k, need_derivative=True)
+        return self._cached_bases(x)[2], None
+
+    def _cached_bases(self, x: Tensor) -> tuple[Tensor, tuple[int, ...], Tensor, list[ConstantFeatures]]:
         key = (x._version, self.grid._version, id(self.grid))
         cached = self._basis_cache
         if cached is not None and cached[0] is x and cached[1] == key:
-            return cached[2], None
+            return cached
         bases = spline._bases_and_derivative(x, self.grid, self.k, need_derivative=False)[0]
-        self._basis_cache = (x, key, bases)
-        return bases, None
+        self._basis_cache = (x, key, bases, [])
+        return self._basis_cache
+
+    def _constant_features(self, x: Tensor) -> ConstantFeatures:
+        """[silu(x), bases] of a no-gradient input and their covariance, cached with its bases."""
+        cached = self._cached_bases(x)
+        if not cached[3]:
+            cached[3].append(ConstantFeatures(x, cached[2]))
+        return cached[3][0]
 
     def forward_with_bases(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Layer output (N, O) and the bases (N, I, M) it used."""

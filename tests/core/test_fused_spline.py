@@ -1,0 +1,71 @@
+"""The constant-input training node (first layer's data: cached features + covariance) equals phi by hand."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kanwidget.core.network.fused_spline import ConstantInputSplineLayer
+from kanwidget.core.network.layer import KANLayer
+from kanwidget.core.numerics.bspline_reference import bspline_basis_reference
+
+F64 = torch.float64
+
+
+def make_layer() -> KANLayer:
+    layer = KANLayer(3, 4, grid=5, k=3, generator=torch.Generator().manual_seed(0), dtype=F64)
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        layer.coef.normal_(generator=gen)
+        layer.scale_base.uniform_(-1, 1, generator=gen)
+        layer.scale_sp.uniform_(0.5, 1.5, generator=gen)
+        layer.bias.normal_(generator=gen)
+        layer.mask[1, 2] = 0.0
+    return layer
+
+
+def phi_by_hand(layer: KANLayer, x: torch.Tensor) -> torch.Tensor:
+    """(N, I, O): mask * (scale_base * silu(x) + scale_sp * sum_m coef B_m(x)) with reference bases."""
+    bases = bspline_basis_reference(x, layer.grid, layer.k)
+    silu = x * torch.sigmoid(x)
+    spline_part = torch.einsum("nim,iom->nio", bases, layer.coef)
+    return layer.mask * (layer.scale_base * silu[:, :, None] + layer.scale_sp * spline_part)
+
+
+@pytest.mark.parametrize("with_std", [False, True])
+def test_constant_input_values_and_gradients_equal_the_formula(with_std: bool) -> None:
+    layer = make_layer()
+    x = torch.rand(150, 3, generator=torch.Generator().manual_seed(2), dtype=F64) * 2.4 - 1.2
+    gy = torch.randn(150, 4, generator=torch.Generator().manual_seed(3), dtype=F64)
+    gs = torch.randn(3, 4, generator=torch.Generator().manual_seed(4), dtype=F64)
+    params = [layer.coef, layer.scale_sp, layer.scale_base]
+
+    y, std = layer.forward_with_edge_std(x) if with_std else (layer(x), None)
+    got_loss = (y * gy).sum() + ((std * gs).sum() if with_std else 0.0)
+    got = torch.autograd.grad(got_loss, params)
+
+    acts = phi_by_hand(layer, x)
+    y_want = acts.sum(1) + layer.bias
+    torch.testing.assert_close(y.detach(), y_want.detach(), rtol=0, atol=1e-12)
+    want_loss = (y_want * gy).sum()
+    if with_std:
+        torch.testing.assert_close(std.detach(), acts.std(0).detach(), rtol=0, atol=1e-10)
+        assert std[1, 2] < 1e-100                                      # the pruned edge
+        want_loss = want_loss + (acts.std(0).clamp_min(1e-150) * gs).sum()
+    want = torch.autograd.grad(want_loss, params)
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-9, atol=1e-10)
+
+
+def test_features_are_cached_until_the_data_or_grid_change() -> None:
+    layer = make_layer()
+    x = torch.rand(50, 3, generator=torch.Generator().manual_seed(5), dtype=F64) * 2 - 1
+    first = layer._constant_features(x)
+    assert layer._constant_features(x) is first
+    layer.update_grid_from_samples(x)
+    second = layer._constant_features(x)
+    assert second is not first
+    x.mul_(0.5)
+    assert layer._constant_features(x) is not second
+    y, _ = ConstantInputSplineLayer.apply(layer._constant_features(x), layer.coef, layer.scale_sp,
+                                          layer.scale_base, layer.mask, layer.bias, False)
+    torch.testing.assert_close(y.detach(), (phi_by_hand(layer, x).sum(1) + layer.bias).detach(), rtol=0, atol=1e-12)
