@@ -97,20 +97,25 @@ def test_quickstart(tmp_path):
 
 
 def test_teaching(tmp_path):
+    """The lesson around the data view: data from a formula, training, editing with Undo, two circles, a formula."""
     nb, _ = run_notebook("teaching.ipynb", tmp_path)
-    assert _widget_outputs(nb) == 1
-    for needle in ("before = edge(", "ax[1].plot(", "fig = model.plot(", "plt.loglog("):
-        assert "image/png" in str(_cell_with(nb, needle).outputs), f"no plot from the cell with {needle!r}"
-    pruned = _outputs(_cell_with(nb, "model = model.prune()"))
+    assert _widget_outputs(nb) == 2                      # the class's widget and the seed example's
+    data = _outputs(_cell_with(nb, "w.set_data(formula="))
+    assert "sin(pi*x_1) * x_2 · 300 train / 75 test points" in data, data
+    trained = _outputs(_cell_with(nb, "w.train(steps=20"))
+    assert trained.startswith("trained 20 steps"), trained
+    nodes = _outputs(_cell_with(nb, 'w.dataview["nodes"]'))
+    assert "[[1, 0], [1, 1], [1, 2], [1, 3], [1, 4], [2, 0]]" in nodes, nodes
+    edit = _outputs(_cell_with(nb, "w.add_node(1)"))
+    assert "after +: [2, 6, 1]" in edit and "after Undo: [2, 5, 1]" in edit and "grid 10 ·" in edit, edit
+    circles = _outputs(_cell_with(nb, 'preset="two_circles"'))
+    m = re.search(r"accuracy train (\d+)% / test (\d+)%", circles)
+    assert m and int(m.group(2)) >= 85, circles
+    pruned = _outputs(_cell_with(nb, "seed.prune()"))
     m = re.search(r"after pruning: \[2, (\d+), 1\]", pruned)
     assert m and int(m.group(1)) < 5, pruned
-    table = _outputs(_cell_with(nb, "for G in [3, 5, 10, 20]"))
-    rows = [line.split() for line in table.strip().splitlines()[1:]]
-    assert [int(r[0]) for r in rows] == [3, 5, 10, 20], table
-    test_rmse = [float(r[2]) for r in rows]
-    # refining the grid must buy accuracy: strictly better at every step, and >= 30x from G=3 to G=20
-    assert all(b < a for a, b in zip(test_rmse, test_rmse[1:])), table
-    assert test_rmse[-1] * 30 < test_rmse[0], table
+    text = _outputs(_cell_with(nb, "formula = ex_round(")).strip()
+    assert "exp(" in text and "sin(" in text and "x_1" in text and "x_2" in text, text
 
 
 def test_discovery(tmp_path):
