@@ -69,3 +69,50 @@ def test_features_are_cached_until_the_data_or_grid_change() -> None:
     y, _ = ConstantInputSplineLayer.apply(layer._constant_features(x), layer.coef, layer.scale_sp,
                                           layer.scale_base, layer.mask, layer.bias, False)
     torch.testing.assert_close(y.detach(), (phi_by_hand(layer, x).sum(1) + layer.bias).detach(), rtol=0, atol=1e-12)
+
+
+def test_a_layer_with_only_symbolic_edges_skips_the_spline_branch_with_the_same_values() -> None:
+    layer = make_layer()
+    with torch.no_grad():
+        layer.mask[1, 2] = 0.0
+    for i in range(3):
+        for o in range(4):
+            if (i, o) != (1, 2):
+                layer.set_symbolic(i, o, ["sin", "x^2"][(i + o) % 2], torch.tensor([1.5, -0.2, 0.8, 0.1], dtype=F64))
+    assert layer._only_symbolic()
+    x = torch.rand(80, 3, generator=torch.Generator().manual_seed(6), dtype=F64) * 2 - 1
+    y_want = layer.bias.expand(80, 4).clone()
+    for i in range(3):
+        for o in range(4):
+            if (i, o) != (1, 2):
+                f = torch.sin if (i + o) % 2 == 0 else torch.square
+                y_want[:, o] += 0.8 * f(1.5 * x[:, i] - 0.2) + 0.1
+    torch.testing.assert_close(layer(x).detach(), y_want.detach(), rtol=0, atol=1e-12)
+    torch.testing.assert_close(layer(x).detach(), layer.forward_with_bases(x)[0].detach(), rtol=0, atol=1e-14)
+    layer.set_symbolic(0, 0, None)                                      # one numeric edge again
+    assert not layer._only_symbolic()
+
+
+def test_network_sparsity_node_equals_the_papers_formula_with_its_gradients() -> None:
+    from kanwidget.core.operations.training import _NetworkSparsity
+
+    gen = torch.Generator().manual_seed(7)
+    stats = [torch.rand(3, 4, generator=gen, dtype=F64), torch.rand(3, generator=gen, dtype=F64),
+             torch.rand(4, 1, generator=gen, dtype=F64), torch.rand(4, generator=gen, dtype=F64)]
+    stats = [t.requires_grad_() for t in stats]
+
+    def by_hand():
+        total = 0.0
+        for edge_std, in_std in zip(stats[::2], stats[1::2]):
+            v = edge_std / (in_std[:, None] + 0.1)
+            p = v / (v.sum(0, keepdim=True) + 1)
+            q = v / (v.sum(1, keepdim=True) + 1)
+            ent = -(p * torch.log2(p + 1e-4)).sum(0).mean() - (q * torch.log2(q + 1e-4)).sum(1).mean()
+            total = total + 0.7 * v.sum() + 2.0 * ent
+        return total
+
+    got = _NetworkSparsity.apply(0.7, 2.0, *stats)
+    want = by_hand()
+    torch.testing.assert_close(got, want, rtol=1e-13, atol=1e-13)
+    for g, w in zip(torch.autograd.grad(got, stats), torch.autograd.grad(want, stats)):
+        torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-12)

@@ -80,7 +80,13 @@ class KANLayer(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if self.fusable:
             return self._fused(x, with_std=False)[0]
+        if self.has_symbolic and self._only_symbolic():   # no numeric edge left: the spline branch adds exact zeros
+            return self._symbolic_forward(x) + self.bias
         return self.forward_with_bases(x)[0]
+
+    def _only_symbolic(self) -> bool:
+        """Whether every edge is symbolic or masked (numeric_mask all zero)."""
+        return not bool(self.numeric_mask.any())
 
     def _fused(self, x: Tensor, with_std: bool) -> tuple[Tensor, Tensor]:
         """The training hot path: phi's weighting from phi.py inside one autograd node (mask = numeric mask
