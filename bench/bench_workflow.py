@@ -5,7 +5,9 @@
 Prints per-phase wall time and test RMSE for both libraries (fit 50 LBFGS with lamb=0.001 /
 prune / fit / refine 10 / fit / auto_symbolic / fit), the rounded formulas, the auto_symbolic
 choices, and ratios against the targets (workflow >= 10x, auto_symbolic >= 30x, after-refine test
-RMSE <= 5e-4, final test RMSE <= 1e-9). Also: forward of [8,64,64,1] with half of its edges
+RMSE <= 5e-4, final test RMSE <= 1e-9), then where kanwidget's time goes per phase and part
+(workflow_breakdown.py: forward + regularisation, backward, LBFGS's own work, per-step work, affine
+fits; one more instrumented run, --no-breakdown skips it). Also: forward of [8,64,64,1] with half of its edges
 symbolic vs all-spline (target <= 3x).
 """
 from __future__ import annotations
@@ -23,7 +25,9 @@ import time
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kanwidget import KAN, create_dataset, ex_round  # noqa: E402
+from workflow_breakdown import breakdown, print_breakdown  # noqa: E402
 
 LIB = ["x", "x^2", "x^3", "x^4", "exp", "log", "sqrt", "tanh", "sin", "abs"]
 
@@ -37,12 +41,12 @@ def rmse(model, ds) -> float:
         return float(torch.sqrt(torch.mean((model(ds["test_input"]) - ds["test_label"]) ** 2)))
 
 
-def run_workflow(make, fit, prune, refine, auto, formula, ds, steps: int) -> dict:
+def run_workflow(make, fit, prune, refine, auto, formula, ds, steps: int, timer=None) -> dict:
     times, losses = {}, {}
 
     def timed(name, fn):
         t0 = time.perf_counter()
-        out = fn()
+        out = timer(name, fn) if timer else fn()
         times[name] = time.perf_counter() - t0
         return out
 
@@ -63,14 +67,14 @@ def run_workflow(make, fit, prune, refine, auto, formula, ds, steps: int) -> dic
             "total": sum(times.values())}
 
 
-def kanwidget_workflow(ds, steps: int, seed: int) -> dict:
+def kanwidget_workflow(ds, steps: int, seed: int, timer=None) -> dict:
     def auto(m):
         return [(c.l, c.i, c.j, c.name, round(c.r2, 6)) for c in m.auto_symbolic(lib=LIB, verbose=0)]
     return run_workflow(
         lambda: KAN(width=[2, 5, 1], grid=5, k=3, seed=seed),
         lambda m, lamb=0.0: m.fit(ds, opt="LBFGS", steps=steps, lamb=lamb, verbose=False),
         lambda m: m.prune(), lambda m: m.refine(10), auto,
-        lambda m: ex_round(m.symbolic_formula()[0][0], 4), ds, steps)
+        lambda m: ex_round(m.symbolic_formula()[0][0], 4), ds, steps, timer)
 
 
 def pykan_workflow(ds, steps: int, seed: int) -> dict:
@@ -142,6 +146,7 @@ def main() -> None:
     parser.add_argument("--no-pykan", action="store_true")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--no-breakdown", action="store_true", help="skip the instrumented per-part run")
     args = parser.parse_args()
     torch.set_default_dtype(torch.float64)
     # the first torch.optim optimiser in a process imports torch._dynamo (~0.9 s); pay it before timing
@@ -179,6 +184,8 @@ def main() -> None:
     print(f"\nkanwidget: pruned width {ours['width']}, choices {ours['choices']}\n  formula {ours['formula']}")
     if theirs:
         print(f"pykan:     pruned width {theirs['width']}, choices {theirs['choices']}\n  formula {theirs['formula']}")
+    if not args.no_breakdown:
+        print_breakdown(breakdown(lambda timer: kanwidget_workflow(ds, args.steps, args.seed, timer)))
     sp, half, ratio = half_symbolic_forward_ratio()
     print(f"\n[8,64,64,1] forward+backward, float32, batch 1000: all-spline {sp * 1e3:.1f} ms, "
           f"half symbolic {half * 1e3:.1f} ms, ratio {ratio:.2f} (target <= 3)")
