@@ -130,6 +130,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
     shape.textContent = ok ? `[${live.join(", ")}]` : "";
     const gone = ok ? ok.width.reduce((a, n) => a + n, 0) - live.reduce((a, n) => a + n, 0) : 0;
     shape.title = gone ? `${gone} node${gone > 1 ? "s" : ""} without edges (pruned) not drawn; the model's width is [${ok?.width.join(", ")}]` : "";
+    network.reserveRight = ok && ok.width.length > 2 ? 80 : 0; // netedit: its −/+ rows sit at the right
     network.setData(ok, get("curves"));
     netEdit.update(ok); // netedit
     formula.update(get("formula"), ok?.out_vars ?? []);

@@ -45,6 +45,8 @@ export class NetworkView {
   private keyboard = false;
   private readonly paletteReader = new PaletteReader();
   palette: Palette | null = null;
+  /** CSS px kept free at the right of the picture (for controls placed over it, e.g. network editing). */
+  reserveRight = 0;
   private labels: HTMLUListElement;
   private empty: HTMLDivElement;
   private graph: Graph | null = null;
@@ -132,7 +134,10 @@ export class NetworkView {
     const height = preferredHeight(graph);
     this.cssWidth = width;
     if (!this.curves) this.curves = decodeCurves(this.curvesBuf, graph?.num_points ?? 0);
-    const layout = computeLayout(graph, width, height);
+    // the picture leaves `reserveRight` px free on the right (the network-editing row sits there)
+    const drawWidth = this.reserveRight > 0 && width - this.reserveRight >= 240 ? width - this.reserveRight : width;
+    const layout = computeLayout(graph, drawWidth, height);
+    this.canvas.dataset.drawWidth = String(drawWidth);   // tests and tools recompute the layout from it
     this.layout = layout;
     this.hover.hidden = true;
     this.focusIndex = relocate(layout.edges, this.focusKey, this.focusLayer, this.focusX);

@@ -36,7 +36,7 @@ const nodeSquare = (p, level, index) => p.evaluate(([level, index]) => {
   const c = document.querySelector(".kw-network canvas");
   const r = c.getBoundingClientRect();
   const g = window.model.get("graph");
-  const L = window.kw.computeLayout(g, r.width, window.kw.preferredHeight(g));
+  const L = window.kw.computeLayout(g, Number(c.dataset.drawWidth || r.width), window.kw.preferredHeight(g));
   const n = L.levels[level][index];
   const s = c.width / r.width;
   const d = c.getContext("2d").getImageData(Math.round((n.x - 8) * s), Math.round((n.y - 8) * s), Math.round(16 * s), Math.round(16 * s)).data;

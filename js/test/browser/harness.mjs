@@ -128,7 +128,7 @@ try {
   const target = await p.evaluate(() => {
     const c = document.querySelector(".kw-network canvas");
     const r = c.getBoundingClientRect();
-    const L = window.kw.computeLayout(window.model.get("graph"), r.width, window.kw.preferredHeight(window.model.get("graph")));
+    const L = window.kw.computeLayout(window.model.get("graph"), Number(c.dataset.drawWidth || r.width), window.kw.preferredHeight(window.model.get("graph")));
     const g = L.edges.find((g) => g.l === 1 && g.i === 2);
     return { x: g.bx + g.bw / 2, y: g.by + g.bh / 2, l: g.l, i: g.i, j: g.j };
   });

@@ -53,7 +53,7 @@ async function nodePixel(p) {
   return p.evaluate(() => {
     const c = document.querySelector(".kw-network canvas");
     const r = c.getBoundingClientRect();
-    const L = window.kw.computeLayout(window.model.get("graph"), r.width, window.kw.preferredHeight(window.model.get("graph")));
+    const L = window.kw.computeLayout(window.model.get("graph"), Number(c.dataset.drawWidth || r.width), window.kw.preferredHeight(window.model.get("graph")));
     const n = L.levels[L.levels.length - 1][0];
     const s = c.width / r.width;
     return [...c.getContext("2d").getImageData(Math.round(n.x * s), Math.round(n.y * s), 1, 1).data];
