@@ -100,7 +100,7 @@ def test_a_good_seed_is_unchanged_by_the_watch(dataset, monkeypatch):
     states = []
     for level in (plateau.STALL_LEVEL, float("inf")):    # inf: the watch can never fire
         monkeypatch.setattr(plateau, "STALL_LEVEL", level)
-        model = KAN(width=[2, 1, 1], grid=3, k=3, seed=1, dtype=torch.float64)
+        model = KAN(width=[2, 1, 1], grid=3, k=3, seed=3, dtype=torch.float64)   # seed 3: no stall (bench table 1)
         assert fit_with_notes(model, dataset, steps=40) == []
         states.append(clone_state(model))
     assert state_equal(states[0], states[1])
