@@ -159,3 +159,17 @@ def test_a_product_node_with_traded_scales_snaps_to_the_plain_product(float64):
     model.snap_symbolic()
     (formula,) = model.clean_formula()
     assert sympy.simplify(formula - X1 * X2 / (4 * sympy.pi)) == 0, formula
+
+
+def test_a_tiny_constant_that_carries_the_output_is_not_zeroed(float64):
+    # the output edge's c is 4e-14 and a factor's c is 2.5e13: "exact 0" would erase the whole model
+    ds = create_dataset(lambda x: x[:, [0]] * x[:, [1]], n_var=2, seed=5)
+    model = KAN([2, [0, 1], 1], grid=3, seed=0)
+    with torch.no_grad():
+        model.layers[0].mask.copy_(torch.eye(2))
+    model.layers[0].set_symbolic(0, 0, "x", torch.tensor([1.0, 0.0, 1.0, 0.0]))
+    model.layers[0].set_symbolic(1, 1, "x", torch.tensor([1.0, 0.0, 2.5e13, 0.0]))
+    model.layers[1].set_symbolic(0, 0, "x", torch.tensor([1.0, 0.0, 4e-14, 0.0]))
+    model.data = ds
+    model.snap_symbolic()
+    assert model.clean_formula() == [X1 * X2]

@@ -4,7 +4,7 @@ A hidden node's scale and shift can sit on either side of it: node h = sum_i (c_
 feeding C*g(a*h + b) + D is the same function as h' = (h - mu) / lam feeding C*g(a*lam*h' + a*mu + b) + D.
 Fitted models land anywhere on that line, so their constants (0.37, 2.7, ...) have no simple values even
 when the law does. `normalise_scales` moves every hidden node's scale (and an additive node's shift) into
-the edges it feeds, so the node's first incoming edge has c = 1 exactly and its d's and bias are 0; a
+the edges it feeds, so the node's incoming edge with the largest |c| has c = 1 exactly and its d's and bias are 0; a
 product node's factors are scaled the same way (their shifts stay: they are not movable). Each edge it
 changes is then put in its function's canonical form (library.canonical_params: x gets a = 1, exp gets
 b = 0, ...). Only nodes whose incoming and outgoing active edges are all symbolic are touched.
@@ -64,7 +64,7 @@ def _normalise_node(feeding, fed, node: int, subnodes: list[int], product: bool)
         incoming = _all_symbolic(feeding, None, [s])
         if not incoming:
             return False
-        lead = feeding.sym_affine[incoming[0][0], incoming[0][1], C].item()
+        lead = max((feeding.sym_affine[i, j, C].item() for i, j in incoming), key=abs)   # the dominant edge
         if not math.isfinite(lead) or lead == 0.0:
             return False
         scales.append(lead)

@@ -107,7 +107,12 @@ def snap_symbolic(model: KAN, tolerance: float = 0.1, refit: bool = True, refit_
         activity.total = len(constants)
         lineage.emit("progress", activity)
         before = {id(c): _get(model, c) for c in constants}
+        saved = _save(model)
         _freeze_exact(model, constants)
+        if not _rmse(model, xs, ys) <= limit:     # an "exact" 1e-14 that carried the output: undo, snap one by one
+            _restore(model, saved)
+            for c in constants:
+                c.frozen = False
         tried: set[tuple[int, SimpleValue]] = set()
         while True:
             activity.check()
