@@ -138,7 +138,7 @@ def test_iterative_auto_symbolic_then_snap_recovers_the_exact_formula(reference_
 def test_textbook_constants_snap_exactly(float64, constant, expected):
     ds = create_dataset(lambda x: constant * x[:, [0]], n_var=1, seed=3)
     model = KAN([1, 1], grid=3, seed=0)
-    model.layers[0].set_symbolic(0, 0, "x", torch.tensor([1.0, 0.0, constant * (1 + 3e-5), 1e-6]))
+    model.layers[0].set_symbolic(0, 0, "x", torch.tensor([1.0, 0.0, constant * (1 + 3e-7), 1e-6]))
     model.data = ds
     model.snap_symbolic()
     (formula,) = model.clean_formula()
@@ -173,3 +173,12 @@ def test_a_tiny_constant_that_carries_the_output_is_not_zeroed(float64):
     model.data = ds
     model.snap_symbolic()
     assert model.clean_formula() == [X1 * X2]
+
+
+def test_far_candidates_are_plain_fractions_only():
+    from kanwidget.core.operations.snapping import _ordered
+    v = 1.2693                                       # 9/(4*sqrt(pi)) = 1.26935...: close, but no textbook constant
+    tried = [str(c) for c in _ordered(v, simple_candidates(v, radius=0.5), 20)]
+    assert "1" in tried and "5/4" in tried and all("sqrt" not in t and "pi" not in t for t in tried)
+    close = [str(c) for c in _ordered(1 / (4 * math.pi) + 1e-6, simple_candidates(1 / (4 * math.pi)), 4)]
+    assert close[0] == "1/(4*pi)"

@@ -33,6 +33,8 @@ PARAMS = ("a", "b", "c", "d")
 PERIODIC = {"sin", "cos", "tan"}
 EXACT_RELATIVE = 1e-12          # a value this close to a simple one already is that value
 CLOSE = 1e-3                    # candidates this close (relative) are tried before simpler, farther ones
+CLOSE_UNIT = 1e-5               # p/q * sqrt(2), 1/pi, ...: only this close, and only with |p| <= MAX_UNIT_NUMERATOR
+MAX_UNIT_NUMERATOR = 3
 OTHER_UNITS = constants.ALL_UNITS
 
 
@@ -70,12 +72,19 @@ def exact_simple_value(v: float, with_pi: bool = False) -> SimpleValue | None:
                                  max_denominator=12)
 
 
-def _ordered(v: float, cands: list[SimpleValue], max_tries: int) -> list[SimpleValue]:
+def _ordered(v: float, cands: list[SimpleValue], max_tries: int, periodic: bool = False) -> list[SimpleValue]:
     """The candidates to try for v: those within CLOSE of v first (simplest first: an exact law's constant is
-    one of them), then the rest simplest first; at most max_tries."""
-    reach = CLOSE * max(abs(v), 1.0)
-    close = [c for c in cands if abs(c.value - v) <= reach]
-    return (close + [c for c in cands if abs(c.value - v) > reach])[:max_tries]
+    one of them), then the farther plain ones (p/q, and p*pi/q for a phase) simplest first; at most max_tries.
+    A far 9/(4*sqrt(pi)) is never tried: on a loose fit it would pass the tolerance and mean nothing."""
+    scale = max(abs(v), 1.0)
+
+    def close_enough(c: SimpleValue) -> bool:
+        if c.unit in PI_ONLY:
+            return abs(c.value - v) <= CLOSE * scale
+        return abs(c.value - v) <= CLOSE_UNIT * scale and abs(c.ratio.numerator) <= MAX_UNIT_NUMERATOR
+    close = [c for c in cands if close_enough(c)]
+    far = [c for c in cands if not close_enough(c) and (c.unit == "1" or periodic)]
+    return (close + far)[:max_tries]
 
 
 def snap_symbolic(model: KAN, tolerance: float = 0.1, refit: bool = True, refit_steps: int = 50,
@@ -200,7 +209,7 @@ def _next_attempt(model: KAN, constants: list[_Constant], tried: set, radius: fl
         if c.frozen:
             continue
         v = _get(model, c)
-        cands = _ordered(v, simple_candidates(v, c.periodic, radius), max_tries)
+        cands = _ordered(v, simple_candidates(v, c.periodic, radius), max_tries, c.periodic)
         left = [s for s in cands if (id(c), s) not in tried]
         if not left:
             continue
