@@ -122,10 +122,13 @@ def judge(out: Outcome, target: Target, seed: int) -> Outcome:
 # ----------------------------------------------------------------------------- pipelines
 def run_kanwidget(target: Target, ds: dict, steps: int, seed: int, iterative: bool = True) -> Outcome:
     t0 = time.perf_counter()
-    model = KAN(width=target.width, grid=5, k=3, seed=seed)
-    report = model.discover(ds, lib=LIB, steps=steps, lamb=0.001, grid=10, target=target.torch_fn(),
-                            seed=seed, iterative=iterative, verbose=False)
-    return Outcome(report.formula, time.perf_counter() - t0, note=report.message)
+    try:
+        model = KAN(width=target.width, grid=5, k=3, seed=seed)
+        report = model.discover(ds, lib=LIB, steps=steps, lamb=0.001, grid=10, target=target.torch_fn(),
+                                seed=seed, iterative=iterative, verbose=False)
+    except Exception as exc:  # noqa: BLE001 - a crash is a row of the table, as pykan's are
+        return Outcome(None, time.perf_counter() - t0, note=f"kanwidget failed: {type(exc).__name__}: {exc}"[:160])
+    return Outcome(report.formula, time.perf_counter() - t0, note=f"[{report.shape}] {report.message}")
 
 
 def run_pykan(target: Target, ds: dict, steps: int, seed: int) -> Outcome:
@@ -222,6 +225,7 @@ def compare(ours_path: str, theirs_path: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=len(TARGETS), help="run the first N targets")
+    parser.add_argument("--start", type=int, default=0, help="skip the first S of them (resume a --save run)")
     parser.add_argument("--no-pykan", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=50)
@@ -240,7 +244,7 @@ def main() -> None:
     torch.set_num_threads(1)   # the same single thread for both libraries (the machine is shared)
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)  # pay torch._dynamo's import before timing
     with_pykan = not args.no_pykan and pykan_available()
-    targets = TARGETS[:args.targets]
+    targets = TARGETS[args.start:args.targets]
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, float64, seed {args.seed}, "
           f"{args.steps} steps per fit, {args.train_num} train points, lib {LIB}")
     print(f"\n{'target':<46}{'kanwidget: rec':>14}{'exact':>9}{'s':>9}   {'pykan: rec':>10}{'exact':>9}{'s':>9}")
