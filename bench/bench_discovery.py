@@ -203,7 +203,9 @@ def compare(ours_path: str, theirs_path: str) -> None:
 
     def load(path: str, side: str) -> dict[str, Outcome]:
         rows = {}
-        for line in open(path):
+        with open(path) as fh:
+            lines = fh.read().splitlines()
+        for line in lines:
             row = json.loads(line)
             if side in row:
                 o = row[side]

@@ -2,9 +2,9 @@
 import os
 
 import numpy as np
-import torch
 import pytest
 import sympy
+import torch
 
 from kanwidget import ex_round
 

@@ -23,8 +23,6 @@ from kanwidget.core.network.history import OperationCancelled
 from kanwidget.core.numerics.symbolic import get_functions
 from kanwidget.core.operations import discovery_shapes
 from kanwidget.core.operations import formula as formula_ops
-from kanwidget.core.operations.discovery_shapes import SHAPES
-from kanwidget.core.operations.fit_convergence import ConvergenceStop
 from kanwidget.core.operations.discovery_report import (
     DiscoveryReport,
     EdgeFit,
@@ -36,6 +34,8 @@ from kanwidget.core.operations.discovery_report import (
     spread,
     target_values,
 )
+from kanwidget.core.operations.discovery_shapes import SHAPES
+from kanwidget.core.operations.fit_convergence import ConvergenceStop
 
 if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN

@@ -46,8 +46,8 @@ def build(model: KAN, shape: str, x_train: Tensor) -> KAN | None:
     from kanwidget.core.network.model import KAN
 
     cfg = model.config
-    opts = dict(grid=cfg["grid"], k=cfg["k"], seed=cfg["seed"], dtype=model.dtype, device=model.device,
-                in_vars=model.in_vars, out_vars=model.out_vars)
+    opts = {"grid": cfg["grid"], "k": cfg["k"], "seed": cfg["seed"], "dtype": model.dtype, "device": model.device,
+            "in_vars": model.in_vars, "out_vars": model.out_vars}
     if shape == "sum":
         return KAN(width=[n, 1, 1] if n > 1 else [1, 1], **opts)
     new = KAN(width=[n, [0, 1], 1], mult_arity=n, **opts)

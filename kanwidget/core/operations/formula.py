@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,7 +22,7 @@ else:
     sympy = LazyModule("sympy")  # imported on first use: keeps `import kanwidget` light
 
 
-def input_symbols(model: "KAN", var: Sequence[str | sympy.Symbol] | None = None) -> list[sympy.Symbol]:
+def input_symbols(model: KAN, var: Sequence[str | sympy.Symbol] | None = None) -> list[sympy.Symbol]:
     """Symbols for the inputs: var if given, else the model's in_vars, else x_1 .. x_n."""
     n = model.width[0]
     names = var if var is not None else (model.in_vars or [f"x_{i + 1}" for i in range(n)])
@@ -30,7 +31,7 @@ def input_symbols(model: "KAN", var: Sequence[str | sympy.Symbol] | None = None)
     return [v if isinstance(v, sympy.Symbol) else sympy.Symbol(str(v)) for v in names]
 
 
-def symbolic_formula(model: "KAN", var: Sequence[str | sympy.Expr] | None = None,
+def symbolic_formula(model: KAN, var: Sequence[str | sympy.Expr] | None = None,
                      normalizer: Sequence[Sequence[float]] | None = None,
                      output_normalizer: Sequence[Sequence[float]] | None = None,
                      ) -> tuple[list[sympy.Expr], list[sympy.Expr]]:
@@ -89,12 +90,12 @@ def _normalizer(name: str, value: Sequence[Sequence[float]], n: int) -> tuple[li
     return [sympy.Float(float(m)) for m in mean], [sympy.Float(float(s)) for s in std]
 
 
-def spline_edge_count(model: "KAN") -> int:
+def spline_edge_count(model: KAN) -> int:
     """Active edges that are still splines (not symbolic)."""
     return int(sum(int(((layer.mask > 0) & (layer.sym_mask <= 0)).sum()) for layer in model.layers))
 
 
-def formula_terms(model: "KAN") -> list[int]:
+def formula_terms(model: KAN) -> list[int]:
     """Per output, how many input-to-output paths of active edges its formula has.
 
     Each path is one nested term of `symbolic_formula()`, so this is the formula's size before any
