@@ -116,3 +116,13 @@ def test_network_sparsity_node_equals_the_papers_formula_with_its_gradients() ->
     torch.testing.assert_close(got, want, rtol=1e-13, atol=1e-13)
     for g, w in zip(torch.autograd.grad(got, stats), torch.autograd.grad(want, stats)):
         torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-12)
+
+
+def test_cached_bases_are_a_view_of_the_features_once_those_exist() -> None:
+    layer = make_layer()
+    x = torch.rand(40, 3, generator=torch.Generator().manual_seed(8), dtype=F64) * 2 - 1
+    bases, _ = layer._training_bases(x)
+    features = layer._constant_features(x)
+    again, _ = layer._training_bases(x)
+    assert again.data_ptr() == features.feats.data_ptr() + 8 and torch.equal(again, bases)
+    assert layer._training_bases(x)[0] is again

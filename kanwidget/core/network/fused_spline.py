@@ -92,6 +92,7 @@ class ConstantFeatures:
         feats = torch.cat([torch.nn.functional.silu(x).unsqueeze(-1), bases], dim=-1)   # (N, I, M+1)
         self.feats = feats.reshape(n, -1)
         self._feats3 = feats
+        self.bases = feats[..., 1:]                                                     # (N, I, M), a view
         self._cov: Tensor | None = None
 
     @property

@@ -121,7 +121,10 @@ class KANLayer(nn.Module):
         """[silu(x), bases] of a no-gradient input and their covariance, cached with its bases."""
         cached = self._cached_bases(x)
         if not cached[3]:
-            cached[3].append(ConstantFeatures(x, cached[2]))
+            features = ConstantFeatures(x, cached[2])
+            # keep one copy: the bases become a view into the features (same values)
+            self._basis_cache = (cached[0], cached[1], features.bases, [features])
+            return features
         return cached[3][0]
 
     def forward_with_bases(self, x: Tensor) -> tuple[Tensor, Tensor]:
