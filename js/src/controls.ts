@@ -143,6 +143,8 @@ export class Controls {
         const input = h("input", {
           type: "number", "data-kw": kw, class: "kw-num", value: String(arg.default ?? ""), "aria-label": name,
           min: arg.low ?? undefined, max: arg.high ?? undefined, step: arg.type === "int" ? "1" : "any",
+          // a nullable number left empty sends null: the Python side chooses (e.g. prune's node_th "auto")
+          placeholder: arg.nullable ? "auto" : undefined,
         });
         this.inputs.set(key, input);
         return h("label", { class: "kw-field", title: arg.help }, h("span", { text: label }), input);
@@ -245,6 +247,11 @@ export class Controls {
         if (empty) ok = false;
         args[arg.name] = this.library.length === 0 && arg.nullable ? null : lib;
       } else if ((arg.type === "int" || arg.type === "float") && input instanceof HTMLInputElement) {
+        if (arg.nullable && input.value.trim() === "") {
+          input.classList.remove("kw-invalid");
+          args[arg.name] = null;
+          continue;
+        }
         const v = this.readNumber(input, arg);
         if (v === null) ok = false;
         args[arg.name] = v;

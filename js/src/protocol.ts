@@ -27,6 +27,7 @@ export function checkArg(arg: ArgSpec, value: unknown, table: ProtocolTable): st
   switch (arg.type) {
     case "int":
     case "float": {
+      if (value === null && arg.nullable) return null;
       if (!num) return `${arg.name} must be a finite number`;
       const v = value as number;
       if (arg.type === "int" && !Number.isInteger(v)) return `${arg.name} must be an integer`;

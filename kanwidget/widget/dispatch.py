@@ -38,7 +38,7 @@ def _follow(s: "Session", model: "KAN") -> "KAN":
     return model
 
 
-def _prune(s: "Session", stop: threading.Event, node_th: float, edge_th: float) -> tuple[Any, str]:
+def _prune(s: "Session", stop: threading.Event, node_th: float | None, edge_th: float) -> tuple[Any, str]:
     before = s.model.width
     new = _follow(s, s.model.prune(node_th=node_th, edge_th=edge_th))
     return new, f"pruned {before} → {new.width}"

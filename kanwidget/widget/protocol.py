@@ -127,7 +127,9 @@ _TABLE: tuple[Command, ...] = (
             tooltip="Run one optimiser step"),
     Command("prune", "change", True, "remove unimportant nodes and edges", label="Prune",
             tooltip="Remove unimportant nodes and edges", args=(
-                Arg("node_th", "float", "node_th: node importance threshold", 1e-2, low=0.0, high=10.0, label="node"),
+                Arg("node_th", "float", "node_th: node importance threshold; empty (None) = auto: pykan's 1e-2, then "
+                    "each hidden layer tried with its best node only (kept when it fits about as well)", None,
+                    low=0.0, high=10.0, label="node", nullable=True),
                 Arg("edge_th", "float", "edge_th: edge importance threshold", 3e-2, low=0.0, high=10.0, label="edge"))),
     Command("refine", "change", False, "re-fit every spline on a finer grid", label="Refine",
             tooltip="Re-fit every spline on a finer grid", progress_unit="layers", args=(

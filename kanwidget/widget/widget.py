@@ -133,7 +133,8 @@ class KANWidget(anywidget.AnyWidget):
         """One optimiser step (the optimiser, lr and lamb of the last train), in the caller."""
         return self._run("step")
 
-    def prune(self, node_th: float = 1e-2, edge_th: float = 3e-2) -> "KAN":
+    def prune(self, node_th: float | None = None, edge_th: float = 3e-2) -> "KAN":
+        """Prune as `model.prune` does (node_th=None: pykan's rule, then one node per hidden layer when it fits)."""
         return self._run("prune", node_th=node_th, edge_th=edge_th)
 
     def refine(self, grid: int) -> "KAN":

@@ -188,7 +188,7 @@ def test_defaults_validate_against_the_table():
     from kanwidget.widget.protocol import COMMANDS, defaults, validate
     info = _info()
     assert defaults("train") == {"steps": 50, "opt": "LBFGS", "lr": 1.0, "lamb": 0.0, "update_grid": True}
-    assert defaults("prune") == {"node_th": 0.01, "edge_th": 0.03}
+    assert defaults("prune") == {"node_th": None, "edge_th": 0.03}   # None: auto (pykan rule + one-node trial)
     assert defaults("refine") == {} and defaults("undo") == {}
     assert defaults("auto_symbolic") == {"lib": None, "weight_simple": 0.8}
     for name, command in COMMANDS.items():

@@ -53,7 +53,7 @@ describe("controls come from the protocol table", () => {
         const input = $<HTMLInputElement>(`[data-kw=${dataKw(arg.name)}]`);
         expect(input, arg.name).not.toBeNull();
         if (arg.type === "bool") expect(input.checked).toBe(arg.default);
-        else expect(input.value).toBe(String(arg.default));
+        else expect(input.value).toBe(String(arg.default ?? ""));   // a nullable number with no default starts empty ("auto")
         if (arg.type === "int" || arg.type === "float") {
           expect(input.getAttribute("min")).toBe(arg.low === null ? null : String(arg.low));
           expect(input.getAttribute("max")).toBe(arg.high === null ? null : String(arg.high));

@@ -102,6 +102,21 @@ describe("controls", () => {
     expect($("[data-kw=steps]").classList.contains("kw-invalid")).toBe(true);
   });
 
+  it("prune's node threshold: empty sends null (auto), a typed number is sent, a bad one blocks", () => {
+    const { model, $, click } = mount();
+    const node = $<HTMLInputElement>("[data-kw=node-th]");
+    expect(node.value).toBe("");
+    expect(node.placeholder).toBe("auto");
+    node.value = "0.02";
+    click("[data-kw=prune]");
+    model.set("graph", makeNetwork([2, 5, 1]).graph);
+    node.value = "-1";
+    click("[data-kw=prune]");
+    expect(node.classList.contains("kw-invalid")).toBe(true);
+    const sent = model.commands().filter((m: any) => m.name === "prune").map((m: any) => m.args.node_th);
+    expect(sent).toEqual([0.02]);
+  });
+
   it("sends pause, step, prune, refine, auto_symbolic and undo with their args", () => {
     const { model, $, $$, click } = mount();
     click("[data-kw=pause]");
@@ -127,7 +142,7 @@ describe("controls", () => {
     expect(Object.keys(byName)).toEqual(["pause", "step", "prune", "refine", "auto_symbolic", "undo"]);
     expect(byName.pause).toEqual({});
     expect(byName.step).toEqual({});
-    expect(byName.prune).toEqual({ node_th: 0.01, edge_th: 0.05 });
+    expect(byName.prune).toEqual({ node_th: null, edge_th: 0.05 });   // node empty: "auto" (Python chooses)
     expect(byName.refine).toEqual({ grid: 10 });
     expect(byName.auto_symbolic.weight_simple).toBe(0.8);
     expect(byName.auto_symbolic.lib).not.toContain("exp");
