@@ -332,3 +332,19 @@ def test_a_formerly_split_workflow_seed_prunes_to_one_node(reference_dataset):
     model.fit(reference_dataset, steps=50, lamb=0.001, verbose=False)
     assert model.prune(node_th=1e-2).width[1] >= 2
     assert model.prune().width == [2, 1, 1]
+
+
+def test_prune_node_on_two_consecutive_hidden_levels_moves_means_into_kept_outputs(float64):
+    # [3,4,3,1]: node 1 of level 1 and node 2 of level 2 lose every incoming edge, so they are constant;
+    # pruning both must keep the outputs (their constant effect moves into the kept nodes' biases) --
+    # the bias of the layer between the two levels has only the kept outputs (this once crashed)
+    torch.manual_seed(0)
+    model = KAN(width=[3, 4, 3, 1], grid=3, seed=0)
+    x = torch.rand(200, 3) * 2 - 1
+    with torch.no_grad():
+        model.layers[0].mask[:, 1] = 0.0
+        model.layers[1].mask[:, 2] = 0.0
+    before = model(x)
+    pruned = model.prune_node(1e-2, x=x)
+    assert pruned.width == [3, 3, 2, 1]
+    assert torch.allclose(pruned(x), before, atol=1e-12, rtol=0)

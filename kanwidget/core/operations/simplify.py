@@ -152,13 +152,13 @@ def _subset_nodes(model: "KAN", keep: list[list[int]], x: Tensor | None) -> "KAN
     """A new model keeping the given nodes per level; removed nodes' mean contributions go into the biases."""
     arities = [tuple(a) for a in model.mult_arity]
     means = edge_means(model, x)
-    layers = [layer.subset(keep[l], _kept_subnodes(model.width[l + 1], arities[l + 1], keep[l + 1]))
-              for l, layer in enumerate(model.layers)]
+    outs = [_kept_subnodes(model.width[l + 1], arities[l + 1], keep[l + 1]) for l in range(model.depth)]
+    layers = [layer.subset(keep[l], outs[l]) for l, layer in enumerate(model.layers)]
     with torch.no_grad():
-        for l in range(1, model.depth):  # removed inputs of layer l: keep their average effect
+        for l in range(1, model.depth):  # removed inputs of layer l: keep their average effect (on kept outputs)
             dropped = torch.ones(model.width[l], dtype=torch.bool, device=model.device)
             dropped[keep[l]] = False
-            layers[l].bias += means[l][dropped].sum(0)
+            layers[l].bias += means[l][dropped][:, outs[l]].sum(0)
     new_arities = [_kept_arities(model.width[l], arities[l], keep[l]) for l in range(model.depth + 1)]
     _check_paths(model, [layer.mask for layer in layers], "pruning these nodes", new_arities)
     return _derive_pruned(model, layers, [len(ids) for ids in keep], new_arities)
