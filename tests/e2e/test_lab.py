@@ -102,7 +102,8 @@ def edge_centres(pg) -> list[tuple[float, float, int, int, int]]:
         const root = document.querySelector('.jp-OutputArea-output .kanwidget');
         const c = root.querySelector('.kw-network canvas');
         const r = c.getBoundingClientRect();
-        return {shape: root.querySelector('.kw-shape').textContent, x: r.left, y: r.top, w: r.width, h: r.height};
+        return {shape: root.querySelector('.kw-shape').textContent, x: r.left, y: r.top, h: r.height,
+                w: Number(c.dataset.drawWidth || r.width)};   // the drawn width (less the network-editing strip)
     }""")
     widths = json.loads(info["shape"])
     W, H, L = info["w"], info["h"], len(widths)

@@ -46,9 +46,11 @@ def panel_stats(pg, panel: str) -> dict:
 
 
 def node_centre(pg, level: int, index: int, count: int, levels: int) -> tuple[float, float]:
-    """Page coordinates of node (level, index), as js/src/layout.ts places it (PAD_X 16, PAD_Y 30)."""
-    r = pg.page.evaluate("(s) => { const b = document.querySelector(s + ' .kw-network canvas').getBoundingClientRect();"
-                         " return [b.left, b.top, b.width, b.height]; }", OUT)
+    """Page coordinates of node (level, index), as js/src/layout.ts places it (PAD_X 16, PAD_Y 30) in the
+    drawn width (the canvas less the strip kept for the network-editing rows, `data-draw-width`)."""
+    r = pg.page.evaluate("(s) => { const c = document.querySelector(s + ' .kw-network canvas');"
+                         " const b = c.getBoundingClientRect();"
+                         " return [b.left, b.top, Number(c.dataset.drawWidth || b.width), b.height]; }", OUT)
     x = 16 + (index + 0.5) * (r[2] - 32) / count
     y = r[3] - 30 - level * (r[3] - 60) / (levels - 1)
     return r[0] + x, r[1] + y
