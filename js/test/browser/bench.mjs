@@ -28,12 +28,34 @@ window.firstPaint = async () => {
   el.remove();
   return { render_to_drawn_ms: t1 - t0, render_to_next_frame_ms: t2 - t0, since_navigation_ms: t1 };
 };
-window.redraw = async (P) => {
+// A data-view payload for [8,64,64,1]: a 100x100 slice and 129 node thumbnails of 24x24 (as the Python side
+// sends them), so the redraw also paints every node's thumbnail.
+const dataviewPayload = () => {
+  const R = 100, T = 24;
+  const nodes = [];
+  for (const [level, n] of [[1, 64], [2, 64], [3, 1]]) for (let i = 0; i < n; i++) nodes.push([level, i]);
+  const pred = new Float32Array(R * R).map((_, k) => Math.sin(k / 97));
+  const thumbs = new Float32Array(nodes.length * T * T).map((_, k) => Math.cos(k / 31));
+  const all = new Float32Array(pred.length + thumbs.length);
+  all.set(pred, 0); all.set(thumbs, pred.length);
+  const meta = { kind: "slice", resolution: R, thumb_size: T, axes: [0, 1], axis_names: ["x_1", "x_2"],
+    box: [[-1, 1], [-1, 1]], input_box: Array(8).fill([-1, 1]), held: Array(8).fill(0), output: 0, n_outputs: 1,
+    output_name: "y_1", has_target: false, task: "regression", value_range: [-1, 1], residual_range: [-1, 1],
+    nodes, thumb_ranges: nodes.map(() => [-1, 1]), n_train: 0, n_test: 0,
+    arrays: { pred: [0, pred.length], thumbs: [pred.length, thumbs.length] }, version: 1 };
+  return { meta, bytes: new DataView(all.buffer) };
+};
+window.redraw = async (P, withThumbs = false) => {
   const el = document.createElement("div");
   document.getElementById("app").append(el);
   const net = fake.makeNetwork([8, 64, 64, 1], { P, seed: 3 });
   const model = new FakeModel(fake.smallState({ ...net, formula: { latex: [], sympy: [], spline_edges: 4672 } }));
   const view = kw.createView(model, el);
+  if (withThumbs) {
+    const dv = dataviewPayload();
+    model.set("dataview", dv.meta);
+    model.set("dataview_data", dv.bytes);
+  }
   await frame();
   const canvas = view.network.canvas;
   const ctx = canvas.getContext("2d");
@@ -59,7 +81,8 @@ window.redraw = async (P) => {
     ctx.getImageData(0, 0, 1, 1);
     viaTrait.push(performance.now() - t0);
   }
-  const stats = { P, edges: Number(view.root.dataset.edges), nodes: Number(view.root.dataset.nodes), css_width: canvas.clientWidth, dpr: devicePixelRatio,
+  const stats = { P, thumbs: withThumbs ? view.network.thumbnails?.count ?? 0 : 0,
+    edges: Number(view.root.dataset.edges), nodes: Number(view.root.dataset.nodes), css_width: canvas.clientWidth, dpr: devicePixelRatio,
     draw_ms: median(drawOnly), draw_and_raster_ms: median(withPixels), trait_change_to_pixels_ms: median(viaTrait) };
   view.destroy();
   el.remove();
@@ -83,6 +106,7 @@ try {
   fp.page_load_ms = Date.now() - t0;
   results.first_paint = fp;
   for (const P of [32, 64]) results.redraw.push(await p.evaluate((P) => window.redraw(P), P));
+  results.redraw.push(await p.evaluate(() => window.redraw(64, true)));   // with the 129 node thumbnails
   for (const P of [32, 64]) {
     // the same at devicePixelRatio 2 (4x the pixels)
     const hi = await browser.newContext({ viewport: { width: 1200, height: 900 }, deviceScaleFactor: 2 });
@@ -90,6 +114,7 @@ try {
     await q.goto(`${server.url}/bench`);
     await q.waitForFunction(() => window.__ready);
     results.redraw.push(await q.evaluate((P) => window.redraw(P), P));
+    if (P === 64) results.redraw.push(await q.evaluate(() => window.redraw(64, true)));
     await hi.close();
   }
   if (errors.length) {
@@ -104,11 +129,13 @@ try {
 const f = (x) => x.toFixed(1).padStart(7);
 console.log("\nkanwidget front-end bench (headless Chromium, software raster)\n");
 console.log("full redraw of [8,64,64,1], median of", REPEATS, "(ms)");
-console.log("   P  dpr   edges   draw calls  +raster   trait->pixels");
+console.log("   P  dpr  thumbs   edges   draw calls  +raster   trait->pixels");
 for (const r of results.redraw) {
-  console.log(`${String(r.P).padStart(4)}  ${r.dpr}   ${String(r.edges).padStart(5)}  ${f(r.draw_ms)}     ${f(r.draw_and_raster_ms)}  ${f(r.trait_change_to_pixels_ms)}`);
+  console.log(`${String(r.P).padStart(4)}  ${r.dpr}   ${String(r.thumbs).padStart(5)}   ${String(r.edges).padStart(5)}  ${f(r.draw_ms)}     ${f(r.draw_and_raster_ms)}  ${f(r.trait_change_to_pixels_ms)}`);
   if (r.edges !== 4672 || r.draw_and_raster_ms > TARGET_REDRAW_MS) ok = false;
 }
+// the two runs with thumbnails must have had them (129 nodes; rows too crowded for an 8 px square draw none)
+if (results.redraw.filter((r) => r.thumbs === 129).length !== 2) ok = false;
 const fp = results.first_paint;
 console.log(`\nfirst paint of [2,5,1]: render() -> pixels ${fp.render_to_drawn_ms.toFixed(1)} ms, -> next frame ${fp.render_to_next_frame_ms.toFixed(1)} ms, ` +
   `navigation -> pixels ${fp.since_navigation_ms.toFixed(0)} ms (page load incl. bundle ${fp.page_load_ms} ms)`);
