@@ -205,6 +205,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
     ["change:dataview", onDataView],
     ["change:dataview_data", onDataView],
     ["change:data_source", () => dataPanel.setSource(get("data_source") ?? null)],
+    ["change:data_source", () => chart.setLossName(get("data_source")?.task === "classification" ? "logistic loss" : "RMSE")],
     ["change:error", () => dataPanel.setError(String(get("error") ?? ""))],
     ["change:status", () => dataPanel.setBusy(normaliseStatus(get("status")).state !== "idle")],
     ["change:protocol", () => dataPanel.setProtocol(normaliseProtocol(get("protocol")))],
@@ -224,6 +225,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   present.setPresenting(get("presenting") === true);
   dataPanel.setProtocol(normaliseProtocol(get("protocol")));
   dataPanel.setSource(get("data_source") ?? null);
+  chart.setLossName(get("data_source")?.task === "classification" ? "logistic loss" : "RMSE");
   dataPanel.setBusy(normaliseStatus(get("status")).state !== "idle");
   present.update(get("next_step"));
 

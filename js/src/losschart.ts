@@ -17,6 +17,7 @@ export class LossChart {
   private raf = 0;
   private ro: ResizeObserver | null = null;
   private readonly paletteReader = new PaletteReader();
+  private readonly title: Text;
 
   constructor() {
     this.el = document.createElement("div");
@@ -24,7 +25,8 @@ export class LossChart {
     this.el.dataset.points = "0";
     const head = document.createElement("div");
     head.className = "kw-panel-title";
-    head.textContent = "Loss (RMSE, log scale)";
+    this.title = document.createTextNode("Loss (RMSE, log scale)");
+    head.append(this.title);
     const legend = document.createElement("div");
     legend.className = "kw-legend";
     for (const s of SERIES) {
@@ -45,6 +47,11 @@ export class LossChart {
       this.ro = new ResizeObserver(() => this.schedule());
       this.ro.observe(this.el);
     }
+  }
+
+  /** Names the plotted loss in the title (the fit's loss: RMSE, or the logistic loss of a classification). */
+  setLossName(name: string): void {
+    this.title.textContent = `Loss (${name}, log scale)`;
   }
 
   get points(): number {

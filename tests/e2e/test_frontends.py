@@ -363,6 +363,48 @@ def test_voila(browser, front_page, tmp_path):
         assert not fp.errors and not dark.errors, fp.errors + dark.errors
 
 
+def test_voila_lesson(browser, front_page, tmp_path):
+    """The ready-made lesson as a Voilà app: no code, presentation mode, and Next walks the workflow from the page:
+    a sparse training, then a prune that leaves fewer hidden nodes (the widget's shape follows)."""
+    import nbformat
+    root = tmp_path / "root"
+    root.mkdir()
+    nb = nbformat.read(NOTEBOOKS / "lesson.ipynb", as_version=4)
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, root / "lesson.ipynb")
+    cmd = [str(BIN / "voila"), "lesson.ipynb", "--port={port}", "--Voila.ip=127.0.0.1", "--no-browser",
+           "--show_tracebacks=True", "--ServerApp.allow_root=True"]
+    with serve("voila-lesson", cmd, root, "/", {"JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}) as url:
+        fp = front_page("voila-lesson")
+        pg = fp.page
+        pg.goto(url, wait_until="domcontentloaded")
+        fp.wait_widget()
+        assert pg.locator(".jp-CodeCell .jp-InputArea:visible, .cm-editor:visible").count() == 0   # no code shown
+        w = fp.widget()
+        assert "kw-presenting" in (w.get_attribute("class") or "")
+        assert w.locator("[data-kw=prune]").is_hidden() and w.locator("[data-kw=next]").is_visible()
+        assert fp.state()["shape"] == "[2, 5, 1]"
+        fp.shot("start")
+        for expected in ("Next: Train", "Next: Prune"):
+            pg.wait_for_function(f"() => {{ const b = {FIND}?.querySelector('[data-kw=next]');"
+                                 " return !!b && !b.disabled && b.textContent.trim().length > 0; }", timeout=60_000)
+            label = w.locator("[data-kw=next]").text_content().strip()
+            assert label.startswith(expected), label
+            before = fp.state()["versions"]
+            w.locator("[data-kw=next]").click()
+            pg.wait_for_function(
+                f"""(v) => {{ const k = {FIND}; const st = k && k.querySelector('.kw-status');
+                    return !!st && st.dataset.state === 'idle' && k.querySelectorAll('.kw-version').length > v; }}""",
+                arg=before, timeout=240_000)
+        shape = json.loads(fp.state()["shape"])
+        assert shape[0] == 2 and shape[-1] == 1 and shape[1] < 5, shape     # pruned from the page
+        fp.shot("pruned")
+        assert not fp.errors, fp.errors
+
+
 def test_marimo(browser, front_page, tmp_path):
     """marimo (`marimo run` of notebooks/marimo_demo.py): render, Train, then the OS dark mode, live."""
     root = tmp_path / "app"

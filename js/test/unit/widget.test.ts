@@ -200,6 +200,16 @@ describe("status and error", () => {
 });
 
 describe("loss chart", () => {
+  it("names the loss: RMSE, or the logistic loss once the data are a classification set", () => {
+    const { model, $ } = mount();
+    const title = () => $(".kw-losschart .kw-panel-title").firstChild?.textContent;
+    expect(title()).toBe("Loss (RMSE, log scale)");
+    model.set("data_source", { kind: "preset", name: "xor", task: "classification" });
+    expect(title()).toBe("Loss (logistic loss, log scale)");
+    model.set("data_source", { kind: "python", task: "regression" });
+    expect(title()).toBe("Loss (RMSE, log scale)");
+  });
+
   it("starts from the metrics trait, appends streamed rows, replaces on trait change", () => {
     const { model, $, view } = mount();
     const chart = $(".kw-losschart");
