@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from kanwidget.widget import data_panel
-from kanwidget.widget.protocol import (NEEDS_DATA, STOPPERS, TRAINERS, CommandError, parse_message, validate)
+from kanwidget.widget.protocol import NEEDS_DATA, STOPPERS, TRAINERS, CommandError
+from kanwidget.widget.validation import parse_message, validate
 from kanwidget.widget.dataview import handle_dataview  # dataview
 from kanwidget.widget.publisher import idle
 from kanwidget.widget import net_edit

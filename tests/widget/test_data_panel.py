@@ -7,7 +7,8 @@ import torch
 
 from kanwidget import KAN, KANWidget, create_dataset
 from kanwidget.core.operations.losses import accuracy
-from kanwidget.widget.protocol import COMMANDS, CommandError, ModelInfo, page_table, validate
+from kanwidget.widget.protocol import COMMANDS, CommandError, ModelInfo, page_table
+from kanwidget.widget.validation import validate
 from widget_helpers import command, wait_until
 
 PAGE_ARGS = {"preset": None, "formula": "sin(pi*x_1) * x_2", "noise": 0.0, "n_train": 120, "test_fraction": 0.25,

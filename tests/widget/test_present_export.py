@@ -10,7 +10,7 @@ import pytest
 from kanwidget import KAN, KANWidget
 from kanwidget.widget import present
 from kanwidget.widget.present import lineage_stages, rule, stage_of
-from kanwidget.widget.protocol import validate
+from kanwidget.widget.validation import validate
 from widget_helpers import command, same_state, state_dict
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

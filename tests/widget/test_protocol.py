@@ -185,7 +185,8 @@ def test_page_table_is_json_and_lists_every_command():
 
 
 def test_defaults_validate_against_the_table():
-    from kanwidget.widget.protocol import COMMANDS, defaults, validate
+    from kanwidget.widget.protocol import COMMANDS, defaults
+    from kanwidget.widget.validation import validate
     info = _info()
     assert defaults("train") == {"steps": 50, "opt": "LBFGS", "lr": 1.0, "lamb": 0.0, "update_grid": True}
     assert defaults("prune") == {"node_th": None, "edge_th": 0.03}   # None: auto (pykan rule + one-node trial)
@@ -219,13 +220,15 @@ def test_widget_method_defaults_match_the_table():
     ("train", {**GOOD_TRAIN, "steps": 10**5000}, "steps"),      # too long even to print
 ])
 def test_numbers_beyond_float_range_name_the_argument(name, args, arg):
-    from kanwidget.widget.protocol import CommandError, validate
+    from kanwidget.widget.protocol import CommandError
+    from kanwidget.widget.validation import validate
     with pytest.raises(CommandError, match=arg):
         validate(name, args, _info())
 
 
 def test_refine_bound_follows_the_model_grid():
-    from kanwidget.widget.protocol import CommandError, validate
+    from kanwidget.widget.protocol import CommandError
+    from kanwidget.widget.validation import validate
     assert validate("refine", {"grid": 8}, _info(grid=7)) == {"grid": 8}
     with pytest.raises(CommandError, match=r"grid must be an integer in \[8, 1000\]"):
         validate("refine", {"grid": 7}, _info(grid=7))
@@ -234,7 +237,7 @@ def test_refine_bound_follows_the_model_grid():
 
 
 def test_auto_symbolic_lib_null_means_all_and_duplicates_fold():
-    from kanwidget.widget.protocol import validate
+    from kanwidget.widget.validation import validate
     assert validate("auto_symbolic", {"lib": None, "weight_simple": 0}, _info())["lib"] is None
     assert validate("auto_symbolic", {"lib": ["sin", "x", "sin"], "weight_simple": 1}, _info())["lib"] == ["sin", "x"]
 

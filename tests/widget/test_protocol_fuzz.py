@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 from kanwidget import KAN, KANWidget, create_dataset
-from kanwidget.widget.protocol import COMMANDS, CommandError, ModelInfo, parse_message, validate
+from kanwidget.widget.protocol import COMMANDS, CommandError, ModelInfo
+from kanwidget.widget.validation import parse_message, validate
 from widget_helpers import same_state, state_dict, target
 
 HOSTILE = [10**400, -10**400, 10**5000, 2**63, -1, 0, 1, 1e308, -0.0, math.nan, math.inf, -math.inf, 0.5,
