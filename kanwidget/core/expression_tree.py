@@ -7,6 +7,7 @@ constructors (sympy.sin, sympy.Pow, ...), never from text.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -120,6 +121,8 @@ class Unary:
 
 
 _BINARY_TORCH = {"+": torch.add, "-": torch.sub, "*": torch.mul, "/": torch.div, "^": torch.pow}
+#: + - * / on plain numbers and on sympy expressions alike (^ is handled apart: complex results, sympy.Pow)
+_ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 
 
 @dataclass(frozen=True)
@@ -136,29 +139,16 @@ class Binary:
         if a is None or b is None:
             return None
         try:
-            if self.op == "+":
-                return a + b
-            if self.op == "-":
-                return a - b
-            if self.op == "*":
-                return a * b
-            if self.op == "/":
-                return a / b
-            return float(a ** b) if not isinstance(a ** b, complex) else math.nan
+            if self.op in _ARITHMETIC:
+                return _ARITHMETIC[self.op](a, b)
+            power = a ** b
+            return math.nan if isinstance(power, complex) else float(power)
         except (ZeroDivisionError, OverflowError, ValueError):
             return math.nan
 
     def sym(self, names: Sequence[Any]) -> Any:
         a, b = self.left.sym(names), self.right.sym(names)
-        if self.op == "+":
-            return a + b
-        if self.op == "-":
-            return a - b
-        if self.op == "*":
-            return a * b
-        if self.op == "/":
-            return a / b
-        return sympy.Pow(a, b)
+        return _ARITHMETIC[self.op](a, b) if self.op in _ARITHMETIC else sympy.Pow(a, b)
 
 
 @dataclass(frozen=True)

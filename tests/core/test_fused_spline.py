@@ -7,20 +7,13 @@ import torch
 from kanwidget.core.network.fused_spline import ConstantInputSplineLayer
 from kanwidget.core.network.layer import KANLayer
 from kanwidget.core.numerics.bspline_reference import bspline_basis_reference
+from model_helpers import random_layer
 
 F64 = torch.float64
 
 
 def make_layer() -> KANLayer:
-    layer = KANLayer(3, 4, grid=5, k=3, generator=torch.Generator().manual_seed(0), dtype=F64)
-    gen = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        layer.coef.normal_(generator=gen)
-        layer.scale_base.uniform_(-1, 1, generator=gen)
-        layer.scale_sp.uniform_(0.5, 1.5, generator=gen)
-        layer.bias.normal_(generator=gen)
-        layer.mask[1, 2] = 0.0
-    return layer
+    return random_layer(5)
 
 
 def phi_by_hand(layer: KANLayer, x: torch.Tensor) -> torch.Tensor:

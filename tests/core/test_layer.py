@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from kanwidget.core.network.layer import KANLayer
+from model_helpers import random_layer
 from kanwidget.core.network.phi import numeric_weights
 from kanwidget.core.numerics.bspline_reference import bspline_basis_reference
 from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
@@ -20,14 +21,8 @@ SYMBOLIC_EDGES = {(0, 1): ("sin", (2.0, 0.5, -1.5, 0.25)), (2, 0): ("x^2", (1.0,
 
 
 def make_layer(symbolic: bool, grid: int = 5) -> KANLayer:
-    layer = KANLayer(3, 4, grid=grid, k=3, generator=torch.Generator().manual_seed(0), dtype=F64)
-    gen = torch.Generator().manual_seed(1)
+    layer = random_layer(grid)                                        # edge (1, 2): a pruned numeric edge
     with torch.no_grad():
-        layer.coef.normal_(generator=gen)
-        layer.scale_base.uniform_(-1, 1, generator=gen)
-        layer.scale_sp.uniform_(0.5, 1.5, generator=gen)
-        layer.bias.normal_(generator=gen)
-        layer.mask[1, 2] = 0.0                                        # a pruned numeric edge
         layer.mask[1, 3] = 0.0                                        # a pruned symbolic edge
     if symbolic:
         for (i, o), (name, affine) in SYMBOLIC_EDGES.items():
