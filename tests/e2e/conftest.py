@@ -284,6 +284,8 @@ class Page:
         self.command("apputils:change-theme", {"theme": name})
         self.page.wait_for_function(
             "(n) => document.body.dataset.jpThemeName === n", arg=name, timeout=timeout)
+        # the theme switch shows JupyterLab's splash animation over the page for a moment: screenshots wait for it
+        self.page.wait_for_function("() => !document.querySelector('#jupyterlab-splash')", timeout=timeout)
 
     def shot(self, label: str, widget_only: bool = False) -> Path:
         self.shot_index += 1
