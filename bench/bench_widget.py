@@ -90,14 +90,19 @@ def attach(model: KAN, data: dict) -> tuple[KANWidget, JsonComm]:
     return w, comm
 
 
-def bench_overhead(width: list[int], seconds: float, repeats: int) -> None:
-    data = make_dataset(width[0])
-    kw = dict(opt="Adam", lr=1e-3, update_grid=False)
+def calibrated_steps(width: list[int], data: dict, seconds: float, kw: dict) -> int:
+    """Steps for a headless run of about `seconds` (after a warm-up fit), between 20 and 20,000."""
     KAN(width, grid=5, k=3, seed=0).fit(data, steps=3, verbose=False, **kw)           # warm up
     t0 = time.perf_counter()
     KAN(width, grid=5, k=3, seed=0).fit(data, steps=10, verbose=False, **kw)
     per_step = (time.perf_counter() - t0) / 10
-    steps = int(min(20_000, max(20, seconds / per_step)))   # runs of about `seconds` each
+    return int(min(20_000, max(20, seconds / per_step)))
+
+
+def bench_overhead(width: list[int], seconds: float, repeats: int) -> None:
+    data = make_dataset(width[0])
+    kw = dict(opt="Adam", lr=1e-3, update_grid=False)
+    steps = calibrated_steps(width, data, seconds, kw)   # runs of about `seconds` each
     headless, attached, stats = [], [], []
     for _ in range(repeats):
         m = KAN(width, grid=5, k=3, seed=0)
@@ -163,10 +168,7 @@ def bench_dataview(width: list[int], seconds: float, repeats: int) -> None:
     """Training with the widget attached: data view on (target known) vs off, interleaved."""
     data = make_dataset(width[0])
     kw = dict(opt="Adam", lr=1e-3, update_grid=False)
-    KAN(width, grid=5, k=3, seed=0).fit(data, steps=3, verbose=False, **kw)           # warm up
-    t0 = time.perf_counter()
-    KAN(width, grid=5, k=3, seed=0).fit(data, steps=10, verbose=False, **kw)
-    steps = int(min(20_000, max(20, seconds / ((time.perf_counter() - t0) / 10))))
+    steps = calibrated_steps(width, data, seconds, kw)
     on, off, shares, updates = [], [], [], []
     for _ in range(repeats):
         for with_view in (False, True):

@@ -98,18 +98,23 @@ def test_ex_round_is_pykans_name():
     assert kanwidget.ex_round is ex_round
 
 
-@pytest.fixture
-def bessel_edge():
-    """A [1, 1] model whose only edge is (a spline fit of) J0(3x) + 0.5."""
-    torch.manual_seed(0)
-    model = KAN(width=[1, 1], grid=20, k=3, seed=0, dtype=F64)
-    x = torch.linspace(-1, 1, 400, dtype=F64)[:, None]
+def spline_edge_model(fn, grid: int, points: int):
+    """A float64 [1, 1] model whose only edge is the spline fit (curve2coef) of fn on [-1, 1]; and its x."""
+    model = KAN(width=[1, 1], grid=grid, k=3, seed=0, dtype=F64)
+    x = torch.linspace(-1, 1, points, dtype=F64)[:, None]
     layer = model.layers[0]
     with torch.no_grad():
         layer.scale_base.zero_()
         layer.scale_sp.fill_(1.0)
-        target = (torch.special.bessel_j0(3 * x) + 0.5)[:, :, None]
-        layer.coef.copy_(curve2coef(x, target, layer.grid, 3))
+        layer.coef.copy_(curve2coef(x, fn(x)[:, :, None], layer.grid, 3))
+    return model, x
+
+
+@pytest.fixture
+def bessel_edge():
+    """A [1, 1] model whose only edge is (a spline fit of) J0(3x) + 0.5."""
+    torch.manual_seed(0)
+    model, x = spline_edge_model(lambda x: torch.special.bessel_j0(3 * x) + 0.5, grid=20, points=400)
     model.data = {"train_input": x, "train_label": model(x).detach(), "test_input": x,
                   "test_label": model(x).detach()}
     yield model
@@ -252,13 +257,7 @@ def test_symbolic_formula_normalizers_map_raw_inputs_and_outputs(symbolic_model)
 @pytest.fixture
 def exp_edge():
     """A [1, 1] spline edge that is exp(1.5 x) - 1, with data."""
-    model = KAN(width=[1, 1], grid=10, k=3, seed=0, dtype=F64)
-    x = torch.linspace(-1, 1, 300, dtype=F64)[:, None]
-    layer = model.layers[0]
-    with torch.no_grad():
-        layer.scale_base.zero_()
-        layer.scale_sp.fill_(1.0)
-        layer.coef.copy_(curve2coef(x, (torch.exp(1.5 * x) - 1)[:, :, None], layer.grid, 3))
+    model, x = spline_edge_model(lambda x: torch.exp(1.5 * x) - 1, grid=10, points=300)
     model.data = {"train_input": x, "train_label": x, "test_input": x, "test_label": x}
     return model
 

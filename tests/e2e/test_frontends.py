@@ -400,7 +400,7 @@ def test_voila_lesson(browser, front_page, tmp_path):
                     return !!st && st.dataset.state === 'idle' && k.querySelectorAll('.kw-version').length > v; }}""",
                 arg=before, timeout=240_000)
         shape = json.loads(fp.state()["shape"])
-        assert shape[0] == 2 and shape[-1] == 1 and shape[1] < 5, shape     # pruned from the page
+        assert shape == [2, 1, 1], shape      # pruned from the page to one hidden node (prune's one-node trial)
         fp.shot("pruned")
         assert not fp.errors, fp.errors
 
