@@ -10,9 +10,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from kanwidget.widget.picture_file import picture_path, write_figure
+
 #: the page's light palette (js/src/theme.ts LIGHT) and its colour maps (js/src/dataview.ts)
 BACKGROUND, TEXT, TRAIN, TEST, CURVE, SYMBOLIC = "#ffffff", "#27324b", "#2f5bd3", "#e0761e", "#2f5bd3", "#d1364f"
-SUFFIXES = (".png", ".svg")
 
 
 def arrays(meta: Mapping[str, Any], data: bytes) -> dict[str, np.ndarray]:
@@ -30,11 +31,7 @@ def _maps() -> tuple[Any, Any]:
 
 def save_dataview(meta: Mapping[str, Any], data: bytes, path: str | Path) -> Path:
     """Write the data view described by (meta, data) to `path` (.png or .svg); returns the path."""
-    if not isinstance(path, (str, Path)):
-        raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
-    path = Path(path)
-    if path.suffix.lower() not in SUFFIXES:
-        raise ValueError(f"path must end in .png or .svg (the format), got {str(path)!r}")
+    path = picture_path(path)
     kind = meta.get("kind")
     if kind not in ("1d", "2d", "slice"):
         raise ValueError(f"the data view is empty ({meta.get('error') or 'no model view yet'}); nothing to save")
@@ -79,7 +76,7 @@ def save_dataview(meta: Mapping[str, Any], data: bytes, path: str | Path) -> Pat
         fig.suptitle(f"slice: {held}", color=TEXT, fontsize=9)
     fig.tight_layout()
     del matplotlib
-    fig.savefig(path, format=path.suffix.lower()[1:], facecolor=BACKGROUND, dpi=110)
+    write_figure(fig, path, png_dpi=110, facecolor=BACKGROUND)
     return path
 
 

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from kanwidget.widget.picture_file import picture_path, write_figure
 from kanwidget.widget.protocol import MAX_GRID, defaults
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ SPARSE_LAMB = 0.001
 NEXT_STEPS = 50
 #: the grid the first refine goes to (at least twice the current one)
 REFINE_GRID = 10
-SAVE_SUFFIXES = (".png", ".svg")
 #: the functions auto-symbolic tries in the workflow (pykan's tutorial library: simple, readable formulas)
 TEACHING_LIB = ("x", "x^2", "x^3", "x^4", "exp", "log", "sqrt", "tanh", "sin", "abs")
 
@@ -96,18 +96,5 @@ def next_step(model: "KAN") -> dict[str, Any]:
 
 def save_network(model: "KAN", path: str | os.PathLike[str], **plot_kwargs: Any) -> Path:
     """Write the network picture (core `plot`, matplotlib) to `path`; PNG or SVG by its suffix."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a file name (str or os.PathLike), got {type(path).__name__}")
-    target = Path(path)
-    suffix = target.suffix.lower()
-    if suffix not in SAVE_SUFFIXES:
-        raise ValueError(f"path {str(target)!r}: unknown picture format {suffix or '(no suffix)'!r}; "
-                         f"use {' or '.join(SAVE_SUFFIXES)}")
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"path {str(target)!r}: the folder {str(target.parent)!r} does not exist")
-    fig = model.plot(**plot_kwargs)
-    try:
-        fig.savefig(os.fspath(target), dpi=200 if suffix == ".png" else 72, format=suffix[1:])
-    except OSError as exc:
-        raise OSError(f"path {str(target)!r}: cannot write the picture ({exc.strerror or exc})") from exc
-    return target
+    target = picture_path(path)
+    return write_figure(model.plot(**plot_kwargs), target, png_dpi=200)

@@ -220,6 +220,9 @@ def test_save_dataview_writes_the_panels(box_data, tmp_path):
             w.save_dataview(tmp_path / "view.jpg")
         with pytest.raises(TypeError, match="path"):
             w.save_dataview(3)
+        with pytest.raises(FileNotFoundError, match="path .*missing"):      # checked before anything is drawn
+            w.save_dataview(tmp_path / "missing" / "view.png")
+        assert not (tmp_path / "missing").exists()
     finally:
         w.close()
 
