@@ -60,8 +60,8 @@ def test_every_path_computes_the_same_phi(symbolic: bool) -> None:
     y_want = want.sum(1) + layer.bias
     acts = layer.edge_activations(x).detach()
     torch.testing.assert_close(acts, want, rtol=0, atol=1e-12)
-    assert layer.fusable is (not symbolic)
-    torch.testing.assert_close(layer(x).detach(), y_want, rtol=0, atol=1e-12)          # fused when numeric
+    assert layer.fusable                                                                 # numeric part fused
+    torch.testing.assert_close(layer(x).detach(), y_want, rtol=0, atol=1e-12)          # + the symbolic node
     with torch.no_grad():
         torch.testing.assert_close(layer(x), y_want, rtol=0, atol=1e-12)               # forward_with_bases
     y, std = layer.forward_with_edge_std(x)

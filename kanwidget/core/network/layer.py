@@ -16,12 +16,8 @@ from torch import Tensor, nn
 
 from kanwidget.core.network.fused_spline import ConstantFeatures, ConstantInputSplineLayer, FusedSplineLayer
 from kanwidget.core.network.phi import edge_outputs, layer_output, numeric_weights
-from kanwidget.core.network.symbolic_branch import (
-    SymbolicPlan,
-    plan_symbolic_edges,
-    sum_per_output,
-    symbolic_edge_values,
-)
+from kanwidget.core.network.symbolic_branch import SymbolicPlan, plan_symbolic_edges, symbolic_edge_values
+from kanwidget.core.network.symbolic_node import symbolic_layer_output
 from kanwidget.core.numerics import spline
 
 
@@ -74,29 +70,36 @@ class KANLayer(nn.Module):
 
     @property
     def fusable(self) -> bool:
-        """Whether the fused training path applies (silu base, no symbolic edges, grad enabled)."""
-        return self.base_fun is nn.functional.silu and not self.has_symbolic and torch.is_grad_enabled()
+        """Whether the fused training path applies to the numeric branch (silu base, grad enabled).
+
+        Symbolic edges are added by their own node (symbolic_node.py); the fused node then gets the numeric mask."""
+        return self.base_fun is nn.functional.silu and torch.is_grad_enabled()
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.has_symbolic:
+            ys = self._symbolic_forward(x)
+            if self._only_symbolic():     # no numeric edge left: the spline branch would add exact zeros
+                return ys + self.bias
+            numeric = self._fused(x, with_std=False)[0] if self.fusable else self._numeric_forward(x)[0]
+            return numeric + ys
         if self.fusable:
             return self._fused(x, with_std=False)[0]
-        if self.has_symbolic and self._only_symbolic():   # no numeric edge left: the spline branch adds exact zeros
-            return self._symbolic_forward(x) + self.bias
-        return self.forward_with_bases(x)[0]
+        return self._numeric_forward(x)[0]
 
     def _only_symbolic(self) -> bool:
         """Whether every edge is symbolic or masked (numeric_mask all zero)."""
         return not bool(self.numeric_mask.any())
 
     def _fused(self, x: Tensor, with_std: bool) -> tuple[Tensor, Tensor]:
-        """The training hot path: phi's weighting from phi.py inside one autograd node (mask = numeric mask
-        since fused layers have no symbolic edges). Inputs that need no gradient (the data) use their
+        """The training hot path of the numeric branch: phi's weighting from phi.py inside one autograd node
+        with the numeric mask (symbolic edges off). Inputs that need no gradient (the data) use their
         cached features (ConstantInputSplineLayer): one matmul, edge std from the features' covariance."""
+        mask = self.numeric_mask
         if not x.requires_grad:
             return ConstantInputSplineLayer.apply(self._constant_features(x), self.coef, self.scale_sp,
-                                                  self.scale_base, self.mask, self.bias, with_std)
+                                                  self.scale_base, mask, self.bias, with_std)
         bases, slopes = self._training_bases(x)
-        return FusedSplineLayer.apply(x, self.coef, self.scale_sp, self.scale_base, self.mask, self.bias,
+        return FusedSplineLayer.apply(x, self.coef, self.scale_sp, self.scale_base, mask, self.bias,
                                       bases, slopes, with_std)
 
     def _training_bases(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
@@ -127,10 +130,14 @@ class KANLayer(nn.Module):
             return features
         return cached[3][0]
 
+    def _numeric_forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """bias + the numeric branch (N, O) in composed form, and the bases (N, I, M) it used."""
+        bases = spline.bspline_basis(x, self.grid, self.k)
+        return layer_output(self.bias, bases, self.base_fun(x), *self.numeric_weights()), bases
+
     def forward_with_bases(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Layer output (N, O) and the bases (N, I, M) it used."""
-        bases = spline.bspline_basis(x, self.grid, self.k)
-        y = layer_output(self.bias, bases, self.base_fun(x), *self.numeric_weights())
+        y, bases = self._numeric_forward(x)
         if self.has_symbolic:
             y = y + self._symbolic_forward(x)
         return y, bases
@@ -143,7 +150,8 @@ class KANLayer(nn.Module):
         """
         n = x.shape[0]
         if self.fusable and n * self.in_dim * self.out_dim <= EXPLICIT_ACTIVATION_LIMIT:
-            return self._fused(x, with_std=True)
+            y, std = self._fused(x, with_std=True)
+            return (y + self._symbolic_forward(x), std) if self.has_symbolic else (y, std)
         if n * self.in_dim * self.out_dim > EXPLICIT_ACTIVATION_LIMIT:
             y, bases = self.forward_with_bases(x)
             return y, self.numeric_edge_std(x, bases)
@@ -201,9 +209,8 @@ class KANLayer(nn.Module):
         return plan, symbolic_edge_values(plan, x, self.sym_affine, self.mask)
 
     def _symbolic_forward(self, x: Tensor) -> Tensor:
-        """Sum of the symbolic edges' outputs per node, (N, O)."""
-        plan, v = self._symbolic_edge_values(x)
-        return sum_per_output(plan, v, self.out_dim)
+        """Sum of the symbolic edges' outputs per node, (N, O), as one autograd node (symbolic_node.py)."""
+        return symbolic_layer_output(self._symbolic_plan(), x, self.sym_affine, self.mask, self.out_dim)
 
     def set_symbolic(self, i: int, j: int, name: str | None, affine: Tensor | None = None) -> None:
         """Fix edge (i, j) to library function `name` with affine (a, b, c, d), or back to spline (None)."""
