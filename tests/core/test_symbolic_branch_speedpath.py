@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from kanwidget.core.network.layer import KANLayer
-from kanwidget.core.network.symbolic_derivatives import has_hand_derivative
+from kanwidget.core.network.symbolic_kernels import has_hand_derivative
 from kanwidget.core.numerics.bspline_reference import bspline_basis_reference
 from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 from kanwidget.core.numerics.symbolic.library import SymbolicFunction
