@@ -17,6 +17,7 @@ from kanwidget.core.operations.fit_config import OPTIMISERS, FitConfig  # noqa: 
 from kanwidget.core.operations.fit_progress import PRINT_INTERVAL, FitProgress  # noqa: F401 - re-exported
 from kanwidget.core.operations.fit_results import FitResults
 from kanwidget.core.operations.plateau import StallWatch, escape_generator, redraw_edges
+from kanwidget.core.operations import network_objective
 from kanwidget.core.operations.metrics import fit_extras
 
 if TYPE_CHECKING:
@@ -233,6 +234,19 @@ def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activi
     to_value = math.sqrt if mse else (lambda v: v)
     last: dict[str, Tensor] = {}
 
+    data_std: dict[int, tuple[Tensor, Tensor]] = {}     # id(x) -> (x, x.std(0)) of the current batch
+
+    def evaluate_fast(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor] | None:
+        """Loss and penalty with their gradient written into .grad (network_objective.py), or None when
+        that path does not apply (the caller then runs autograd)."""
+        if not network_objective.applies(model, x, lamb, cfg.loss_fn, cfg.lamb_coef, cfg.lamb_coefdiff):
+            return None
+        kept = data_std.get(id(x))
+        if kept is None or kept[0] is not x:
+            data_std.clear()
+            data_std[id(x)] = kept = (x, x.std(0))
+        return network_objective.evaluate_with_gradient(model, x, y, lamb, cfg.lamb_l1, cfg.lamb_entropy, kept[1])
+
     def evaluate(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         if lamb > 0:
             pred, stds = forward_with_stats(model, x)
@@ -282,9 +296,14 @@ def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activi
                 if stop.is_set():
                     raise _Interrupted
                 flat.grad.zero_()
-                train_loss, reg = evaluate(xb, yb)
-                objective = train_loss + lamb * reg
-                objective.backward()
+                fast = evaluate_fast(xb, yb)
+                if fast is not None:
+                    train_loss, reg = fast
+                    objective = train_loss + lamb * reg
+                else:
+                    train_loss, reg = evaluate(xb, yb)
+                    objective = train_loss + lamb * reg
+                    objective.backward()
                 last["train"], last["reg"] = train_loss.detach(), reg.detach()
                 return objective
 
