@@ -198,3 +198,28 @@ def test_float32_layer_agrees_with_float64() -> None:
     torch.testing.assert_close(y32.detach().double(), wide(x).detach(), rtol=1e-4, atol=1e-4)
     y32.sum().backward()
     assert narrow.sym_affine.grad.dtype == torch.float32 and torch.isfinite(narrow.sym_affine.grad).all()
+
+
+@pytest.mark.parametrize("overwrite_x", [False, True])
+def test_linear_edges_equal_the_composed_formula(overwrite_x: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Edges fixed to "x" are one matmul (or, when "x" is overwritten, evaluated like any function)."""
+    layer = mixed_layer()
+    g = gen(9)
+    for i in range(layer.in_dim):                      # every symbolic edge on input 0 and 2 linear
+        for o in range(layer.out_dim):
+            if layer.symbolic_name(i, o) is not None and i in (0, 2):
+                layer.set_symbolic(i, o, "x", torch.randn(4, generator=g, dtype=F64))
+    only_linear = KANLayer(3, 2, generator=gen(0), dtype=F64)
+    for i, o in [(0, 0), (1, 0), (2, 1), (0, 1)]:
+        only_linear.set_symbolic(i, o, "x", torch.randn(4, generator=g, dtype=F64))
+    with torch.no_grad():
+        only_linear.mask[0, 1] = 0.0
+    if overwrite_x:
+        monkeypatch.setitem(SYMBOLIC_LIB, "x", SymbolicFunction("x", lambda z: 1.0 * z, lambda s: s, 1))
+    assert has_hand_derivative("x") is not overwrite_x
+    for lay in (layer, only_linear):
+        x = samples(in_dim=lay.in_dim, seed=10)
+        gy = torch.randn(x.shape[0], lay.out_dim, generator=gen(11), dtype=F64)
+        torch.testing.assert_close(lay(x).detach(), y_by_hand(lay, x)[0].detach(), rtol=0, atol=1e-12)
+        assert_all_close(gradients(lay, x, lambda xr: (lay(xr) * gy).sum()),
+                         gradients(lay, x, lambda xr: (y_by_hand(lay, xr)[0] * gy).sum()))

@@ -4,7 +4,7 @@ On CPU a fresh multi-megabyte tensor is mapped from the system page by page on i
 a buffer skips that (measured: a mul into a fresh (2113, 1000) float32 tensor took ~10x a mul into a reused
 one inside a training step). Buffers are kept per thread (no sharing between threads), per dtype and device,
 at most POOL_SIZE each and only up to MAX_ELEMENTS elements, so the memory kept is bounded
-(2 x 2**22 x 8 bytes = 64 MiB per thread in float64 at most).
+(3 x 2**22 x 8 bytes = 96 MiB per thread in float64 at most).
 
     with scratch((E, N), like) as buf:   # buf: uninitialised, shape (E, N), like's dtype and device
         ...                              # must not be returned or saved: it goes back to the pool
@@ -21,7 +21,7 @@ from torch import Tensor
 __all__ = ["scratch", "MAX_ELEMENTS", "POOL_SIZE"]
 
 MAX_ELEMENTS = 2 ** 22   # larger temporaries are allocated fresh each time (and not kept)
-POOL_SIZE = 2            # kept buffers per thread, dtype and device
+POOL_SIZE = 3            # kept buffers per thread, dtype and device
 
 
 class _Pool(threading.local):

@@ -25,10 +25,12 @@ class SymbolicPlan:
 
 
 def plan_symbolic_edges(sym_mask: Tensor, sym_fun_ids: Tensor, sym_names: list[str]) -> SymbolicPlan:
-    """The symbolic edges (sym_mask > 0) of an (I, O) layer, sorted by function."""
+    """The symbolic edges (sym_mask > 0) of an (I, O) layer, sorted by function, the linear "x" last
+    (symbolic_node.py treats that group as one matmul)."""
     active = sym_mask > 0
     ii_parts, jj_parts, groups, start = [], [], [], 0
-    for fid, name in enumerate(sym_names):
+    for fid in sorted(range(len(sym_names)), key=lambda fid: sym_names[fid] == "x"):
+        name = sym_names[fid]
         ii, jj = torch.nonzero(active & (sym_fun_ids == fid), as_tuple=True)
         if ii.numel():
             ii_parts.append(ii)
