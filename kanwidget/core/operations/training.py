@@ -13,6 +13,7 @@ from torch import Tensor
 from kanwidget.core.data import validate_dataset
 from kanwidget.core.network.history import Activity
 from kanwidget.core.numerics.optim import LBFGS, Adam
+from kanwidget.core.numerics.threads import fewer_threads
 from kanwidget.core.operations.fit_config import OPTIMISERS, FitConfig  # noqa: F401 - OPTIMISERS re-exported
 from kanwidget.core.operations.fit_progress import PRINT_INTERVAL, FitProgress  # noqa: F401 - re-exported
 from kanwidget.core.operations.fit_results import FitResults
@@ -199,12 +200,18 @@ def fit(model: "KAN", dataset: dict[str, Tensor], opt: str = "LBFGS", steps: int
     data = validate_dataset(dataset, model.width[0], model.width[-1], dtype=model.dtype, device=model.device,
                             class_labels=loss_fn is not None)
     lineage = model.lineage
-    with lineage.begin("fit", total=config.steps, stop=stop) as activity:
+    rows = data["train_input"].shape[0] if config.batch == -1 else min(config.batch, data["train_input"].shape[0])
+    with lineage.begin("fit", total=config.steps, stop=stop) as activity, fewer_threads(_largest_tensor(model, rows)):
         if not lineage.versions and config.record:
             with lineage.change(model, "init"):
                 pass
         model.data = dataset
         return FitResults(extras.finish(_run(model, data, config, activity)))
+
+
+def _largest_tensor(model: "KAN", rows: int) -> int:
+    """Numbers in the largest per-layer tensor a training step builds (features (N, I, M+1), activations (I, N, O))."""
+    return rows * max(layer.in_dim * max(layer.coef.shape[-1] + 1, layer.out_dim) for layer in model.layers)
 
 
 def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activity) -> dict[str, list[float]]:
