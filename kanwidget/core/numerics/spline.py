@@ -187,8 +187,13 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 64
 
 
+_BY_VALUE: dict[tuple, _Table] = {}      # the same knot values in another tensor (a grid update copies them)
+
+
 def _table_for(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
-    """The table of `knots`, cached while that tensor exists and is not modified in place."""
+    """The table of `knots`, cached while that tensor exists and is not modified in place, and by the knots'
+    values (a grid update computes new knots, fits the coefficients on them, then copies them into the
+    layer's grid: one table build instead of one per tensor)."""
     try:
         version = knots._version
     except RuntimeError:                                                 # inference tensors have no version
@@ -197,7 +202,15 @@ def _table_for(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
     hit = _CACHE.get(key)
     if hit is not None and hit[0]() is knots and hit[1] == version:
         return hit[2]
-    table = _build_table(knots, k, dtype)
+    flat = knots.detach()
+    value_key = (k, dtype, flat.dtype, str(flat.device), tuple(flat.shape), flat.cpu().numpy().tobytes())
+    table = _BY_VALUE.get(value_key)
+    if table is None:
+        table = _build_table(knots, k, dtype)
+        with _CACHE_LOCK:
+            if len(_BY_VALUE) >= _CACHE_SIZE:
+                _BY_VALUE.clear()
+            _BY_VALUE[value_key] = table
     with _CACHE_LOCK:
         if len(_CACHE) >= _CACHE_SIZE:
             for stale in [key_ for key_, (ref, _, _) in _CACHE.items() if ref() is None]:
