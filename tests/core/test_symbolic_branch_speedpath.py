@@ -221,5 +221,31 @@ def test_linear_edges_equal_the_composed_formula(overwrite_x: bool, monkeypatch:
         x = samples(in_dim=lay.in_dim, seed=10)
         gy = torch.randn(x.shape[0], lay.out_dim, generator=gen(11), dtype=F64)
         torch.testing.assert_close(lay(x).detach(), y_by_hand(lay, x)[0].detach(), rtol=0, atol=1e-12)
-        assert_all_close(gradients(lay, x, lambda xr: (lay(xr) * gy).sum()),
-                         gradients(lay, x, lambda xr: (y_by_hand(lay, xr)[0] * gy).sum()))
+        assert_all_close(gradients(lay, x, lambda xr, lay=lay, gy=gy: (lay(xr) * gy).sum()),
+                         gradients(lay, x, lambda xr, lay=lay, gy=gy: (y_by_hand(lay, xr)[0] * gy).sum()))
+
+
+def test_scratch_buffers_are_reused_per_thread_never_shared() -> None:
+    import threading
+
+    from kanwidget.core.network.scratch import MAX_ELEMENTS, release_scratch, scratch
+    release_scratch()                                      # this thread's pool starts empty
+    like = torch.zeros(1, dtype=F64)
+    with scratch((30, 20), like) as first, scratch((30, 20), like) as second:   # nested: two distinct buffers
+        assert first.shape == (30, 20) and first.dtype == F64
+        assert first.data_ptr() != second.data_ptr()
+        ptrs = {first.data_ptr(), second.data_ptr()}
+    with scratch((10, 20), like) as again:                 # a smaller request reuses a kept buffer
+        assert again.data_ptr() in ptrs
+    seen = []
+    def other_thread() -> None:
+        with scratch((10, 20), like) as buf:
+            seen.append(buf.data_ptr())
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    worker.join()
+    assert seen and seen[0] not in ptrs
+    with scratch((MAX_ELEMENTS + 1,), like) as big:          # too large to keep: fresh each time
+        big_ptr = big.data_ptr()
+    with scratch((5,), like) as small:
+        assert small.data_ptr() != big_ptr

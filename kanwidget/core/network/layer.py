@@ -4,8 +4,9 @@ phi_ij(x) = mask_ij * [ (1 - s_ij) * (scale_base_ij * silu(x) + scale_sp_ij * sp
                         + s_ij * (c * f_ij(a * x + b) + d) ]
 where s_ij is 1 for edges fixed to a symbolic function f_ij. The weighting lives in phi.py (every path
 below takes its weights from there); the spline part runs as one matmul over (N, I*M) bases, the
-training hot path as one autograd node (fused_spline.py), and symbolic edges are grouped by function
-and evaluated one group per tensor op (symbolic_branch.py).
+training hot path as one autograd node (fused_spline.py, with the numeric mask when some edges are
+symbolic), and symbolic edges are grouped by function (symbolic_branch.py) and summed per node by one
+autograd node of their own (symbolic_node.py); edge_activations keeps the composed per-edge form.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ The numeric branch folds m = mask * (1 - s) (`KANLayer.numeric_mask`) into two w
 made by `numeric_weights` and evaluated by `layer_output` (sum over inputs, (N, O)) or `edge_outputs`
 (every edge, (I, N, O)). Every path uses these: the layer's forward, the fused training node, per-edge
 activations and the regulariser's edge std. The symbolic branch (weighted by mask where s = 1) is
-`symbolic_branch.py`.
+`symbolic_branch.py` (edges grouped by function, per-edge values) and `symbolic_node.py` (summed per node).
 """
 from __future__ import annotations
 

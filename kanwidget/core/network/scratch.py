@@ -12,13 +12,13 @@ at most POOL_SIZE each and only up to MAX_ELEMENTS elements, so the memory kept 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 from torch import Tensor
 
-__all__ = ["scratch", "MAX_ELEMENTS", "POOL_SIZE"]
+__all__ = ["MAX_ELEMENTS", "POOL_SIZE", "release_scratch", "scratch"]
 
 MAX_ELEMENTS = 2 ** 22   # larger temporaries are allocated fresh each time (and not kept)
 POOL_SIZE = 3            # kept buffers per thread, dtype and device
@@ -53,3 +53,8 @@ def scratch(shape: tuple[int, ...], like: Tensor) -> Iterator[Tensor]:
             smallest = min(range(len(free)), key=lambda k: free[k].numel())
             if free[smallest].numel() < buf.numel():
                 free[smallest] = buf
+
+
+def release_scratch() -> None:
+    """Drop this thread's kept buffers (their memory is freed once no tensor uses it)."""
+    _POOL.free.clear()

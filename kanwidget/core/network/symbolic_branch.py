@@ -3,6 +3,8 @@
 An edge (i, o) with s_io = 1 computes mask_io * (c * f(a * x_i + b) + d) with (a, b, c, d) =
 sym_affine[i, o] and f = SYMBOLIC_LIB[name]. Edges are grouped by function (`SymbolicPlan`) so that a
 layer with E symbolic edges costs one gather and one tensor op per function, not one per edge.
+`symbolic_edge_values` gives every edge's values (E, N) (the layer's edge_activations); the layer's
+forward sums them per node in one autograd node of its own (symbolic_node.py).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from torch import Tensor
 
 from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 
-__all__ = ["SymbolicPlan", "plan_symbolic_edges", "symbolic_edge_values", "sum_per_output"]
+__all__ = ["SymbolicPlan", "plan_symbolic_edges", "symbolic_edge_values"]
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,3 @@ def symbolic_edge_values(plan: SymbolicPlan, x: Tensor, sym_affine: Tensor, mask
     z = torch.addcmul(p[:, 1:2], p[:, 0:1], z)
     f = torch.cat([SYMBOLIC_LIB[name].torch_fn(z[a:b]) for name, a, b in plan.groups])
     return torch.addcmul(p[:, 3:4], p[:, 2:3], f) * mask.reshape(-1).index_select(0, plan.flat)[:, None]
-
-
-def sum_per_output(plan: SymbolicPlan, values: Tensor, out_dim: int) -> Tensor:
-    """Sum of the edge values (E, N) into their output nodes, (N, O)."""
-    return values.new_zeros(out_dim, values.shape[1]).index_add(0, plan.jj, values).t()

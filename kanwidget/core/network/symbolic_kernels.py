@@ -12,14 +12,14 @@ clamp_max's). `chain_rule` may overwrite g and scratch (the caller's own tensors
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
 from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 
-__all__ = ["values_into", "chain_rule", "has_hand_derivative"]
+__all__ = ["chain_rule", "has_hand_derivative", "values_into"]
 
 EXP_CLAMP = 50.0   # library.py's _safe_exp clamps z to <= 50
 

@@ -4,8 +4,8 @@ For the planned symbolic edges e = (i_e, o_e) (symbolic_branch.SymbolicPlan, gro
 
     y_no = sum_{e: o_e = o} m_e * (c_e * f_e(z_en) + d_e),   z_en = a_e * x_{n i_e} + b_e
 
-the same values as `symbolic_branch.sum_per_output(symbolic_edge_values(...))`, with fewer (E, N) tensors
-and tensor ops:
+the values of `symbolic_branch.symbolic_edge_values` summed per output, with fewer (E, N) tensors and
+tensor ops:
 - the offsets m*d are summed per output once (not per sample);
 - edges fixed to the built-in "x" (the plan puts them last) are linear: one (N, I) x (I, O) matmul with
   weights c*a*m, and offsets c*b*m; no (E, N) tensor at all;
@@ -26,10 +26,14 @@ from torch.autograd.function import once_differentiable
 
 from kanwidget.core.network.scratch import scratch
 from kanwidget.core.network.symbolic_branch import SymbolicPlan
-from kanwidget.core.network.symbolic_kernels import chain_rule, has_hand_derivative, values_into
+from kanwidget.core.network.symbolic_kernels import (
+    chain_rule,
+    has_hand_derivative,
+    values_into,
+)
 from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 
-__all__ = ["symbolic_layer_output", "SymbolicBranchNode"]
+__all__ = ["SymbolicBranchNode", "symbolic_layer_output"]
 
 
 def symbolic_layer_output(plan: SymbolicPlan, x: Tensor, sym_affine: Tensor, mask: Tensor, out_dim: int) -> Tensor:
