@@ -18,6 +18,8 @@ import torch
 from torch import Tensor
 from torch.optim.lbfgs import _strong_wolfe  # the line search itself is torch's
 
+from kanwidget.core.checks import check_int
+
 
 class Adam:
     """Adam (Kingma & Ba) on a list of tensors whose .grad is filled by the caller's backward."""
@@ -49,19 +51,28 @@ class LBFGS:
     def __init__(self, params: list[Tensor], lr: float = 1.0, max_iter: int = 20, max_eval: int | None = None,
                  tolerance_grad: float = 1e-32, tolerance_change: float = 1e-32, tolerance_ys: float = 1e-32,
                  history_size: int = 10) -> None:
+        check_int("history_size", history_size, low=1)
         self.group = dict(lr=lr, max_iter=max_iter, max_eval=max_eval or max_iter * 5 // 4,
                           tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
                           tolerance_ys=tolerance_ys, history_size=history_size)
         self._params: list[Tensor] = list(params)
+        self._single = self._params[0] if len(self._params) == 1 else None  # training passes one flat vector
         self.state: dict = {}
 
     # --------------------------------------------------------- flat vectors
     def _flat_grad(self) -> Tensor:
+        """A copy of the gradient as one vector (closures reset .grad in place, so never a view)."""
+        p = self._single
+        if p is not None and p.grad is not None:
+            return p.grad.clone(memory_format=torch.contiguous_format).view(-1)
         return torch.cat([p.grad.reshape(-1) if p.grad is not None else p.new_zeros(p.numel()) for p in self._params])
 
     def _add_to_params(self, t: float, direction: Tensor) -> None:
         offset = 0
         with torch.no_grad():
+            if self._single is not None:
+                self._single.add_(direction.view_as(self._single), alpha=t)
+                return
             for p in self._params:
                 n = p.numel()
                 p.add_(direction[offset:offset + n].view_as(p), alpha=t)
@@ -128,7 +139,7 @@ class LBFGS:
                 for i in range(len(old_dirs)):
                     beta = float(old_dirs[i].dot(d)) * ro[i]
                     d = d.add(old_stps[i], alpha=alphas[i] - beta)
-            prev_flat_grad = flat_grad.clone()
+            prev_flat_grad = flat_grad  # never changed in place: the line search returns new tensors
             prev_loss = loss
             t = min(1.0, 1.0 / float(flat_grad.abs().sum())) * lr if state["n_iter"] == 1 else lr
             gtd = float(flat_grad.dot(d))
