@@ -34,6 +34,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from kanwidget.core.numerics.uniform_spline import UniformKnots, uniform_bases
+
 
 def uniform_grid(in_dim: int, intervals: int, lo: float | Tensor, hi: float | Tensor,
                  dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> Tensor:
@@ -83,6 +85,7 @@ class _Table:
     knots: Tensor | None = None          # (I, T) for the searchsorted path
     row_offset: Tensor | None = None     # (I, 1) long, K * i * R
     values_and_slopes: Tensor | None = None  # (I*R*K, 2M): both, for one bag call when both are needed
+    uniform: UniformKnots | None = None  # set when the knots are equally spaced (uniform_spline.py's path)
 
 
 def _poly_times_linear(c: Tensor, a: Tensor, b: Tensor) -> Tensor:
@@ -92,7 +95,7 @@ def _poly_times_linear(c: Tensor, a: Tensor, b: Tensor) -> Tensor:
     return out
 
 
-def _build_table(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
+def _build_table(knots: Tensor, k: int, dtype: torch.dtype, detect_uniform: bool = True) -> _Table:
     """Power-basis coefficients of the k+1 non-zero bases on every knot interval, plus a locator."""
     t = knots.detach().to(torch.float64)
     n_in, n_knots = t.shape
@@ -149,6 +152,8 @@ def _build_table(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
                    slopes=slopes.reshape(-1, n_bases).to(dtype).contiguous(),
                    origin=origin.unsqueeze(2).expand(-1, -1, kk, -1).reshape(-1, 2).to(dtype).contiguous())
     table.row_offset = (torch.arange(n_in, device=dev) * (n_rows * kk)).unsqueeze(1)
+    if detect_uniform and k >= 1 and n_in > 0 and n_int > 2 * k and UniformKnots.applies(t):
+        table.uniform = UniformKnots(knots, k, _cardinal(k), dtype)
 
     # ---- interval locator: buckets of width <= min spacing / 3 hold at most one knot each
     spacing = t[:, 1:] - t[:, :-1]
@@ -180,6 +185,21 @@ def _build_table(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
     else:
         table.knots = knots.detach().to(dtype).contiguous()
     return table
+
+
+_CARDINAL: dict[int, Tensor] = {}
+
+
+def _cardinal(k: int) -> Tensor:
+    """(K, 2K) float64: coefficients of u^d (rows) of the k+1 live bases' values and slopes (columns) on one
+    interval of unit-spaced knots (the middle interval of 0, 1, ..., 2k+1, where all k+1 are live)."""
+    if k not in _CARDINAL:
+        table = _build_table(torch.arange(2 * k + 2, dtype=torch.float64)[None], k, torch.float64, detect_uniform=False)
+        kk = k + 1
+        values = table.values.view(table.n_rows, kk, -1)[1 + k, :, :kk]
+        slopes = table.slopes.view(table.n_rows, kk, -1)[1 + k, :, :kk]
+        _CARDINAL[k] = torch.cat([values, slopes], dim=1).contiguous()
+    return _CARDINAL[k]
 
 
 _CACHE: dict[tuple, tuple[weakref.ref, int, _Table]] = {}
@@ -262,6 +282,9 @@ def _evaluate(table_part: Tensor, idx: Tensor, powers: Tensor, shape: tuple[int,
 def _bases_and_derivative(x: Tensor, knots: Tensor, k: int, need_derivative: bool) -> tuple[Tensor, Tensor | None]:
     """Dense bases (N, I, M) and, if asked, dense derivatives d B_m(x_i) / d x_i (N, I, M)."""
     x, knots = _common(x, knots)
+    uniform = _table_for(knots, k, x.dtype).uniform
+    if uniform is not None:
+        return uniform_bases(x, uniform, need_derivative)
     table, idx, powers = _weights(x, knots, k)
     shape = (x.shape[0], x.shape[1], table.n_bases)
     if not need_derivative:
@@ -314,6 +337,9 @@ def bspline_basis(x: Tensor, knots: Tensor, k: int) -> Tensor:
     x, knots = _common(x, knots)
     if x.requires_grad and torch.is_grad_enabled():
         return _BSplineBasis.apply(x, knots, k)
+    uniform = _table_for(knots, k, x.dtype).uniform
+    if uniform is not None:
+        return uniform_bases(x, uniform, need_derivative=False)[0]
     table, idx, powers = _weights(x, knots, k)
     return _evaluate(table.values, idx, powers, (x.shape[0], x.shape[1], table.n_bases))
 

@@ -1,0 +1,79 @@
+"""The uniform-knot path (uniform_spline.py): chosen only for equally spaced knots, and equal to the plain
+Cox-de Boor recursion (values) and its derivative, inside, on and outside the knots, in float64 and float32."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kanwidget.core.numerics import spline
+from kanwidget.core.numerics.bspline_reference import bspline_basis_reference, bspline_derivative_reference
+
+F64 = torch.float64
+
+
+def uniform_knots(ranges: list[tuple[float, float]], intervals: int, k: int, dtype=F64) -> torch.Tensor:
+    lo = torch.tensor([r[0] for r in ranges], dtype=dtype)
+    hi = torch.tensor([r[1] for r in ranges], dtype=dtype)
+    return spline.extend_grid(spline.uniform_grid(len(ranges), intervals, lo, hi, dtype=dtype), k)
+
+
+def samples(knots: torch.Tensor, n: int = 400, seed: int = 0) -> torch.Tensor:
+    """Points in and beyond each input's knots, plus every knot exactly."""
+    g = torch.Generator().manual_seed(seed)
+    lo, hi = knots[:, 0], knots[:, -1]
+    span = hi - lo
+    x = lo + (torch.rand(n, knots.shape[0], generator=g, dtype=knots.dtype) * 1.4 - 0.2) * span
+    exact = knots.t()                                       # each knot of each input, row by row
+    return torch.cat([x, exact])
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+@pytest.mark.parametrize("intervals", [3, 5, 10])
+def test_values_and_slopes_equal_the_recursion(k: int, intervals: int) -> None:
+    knots = uniform_knots([(-1.0, 1.0), (0.0, 3.5), (-7.0, -2.0)], intervals, k)
+    assert spline._table_for(knots, k, F64).uniform is not None
+    x = samples(knots)
+    bases, slopes = spline._bases_and_derivative(x, knots, k, need_derivative=True)
+    torch.testing.assert_close(bases, bspline_basis_reference(x, knots, k), rtol=0, atol=1e-13)
+    # k = 1: the slope jumps at a knot, so a knot itself may be rounded to either side
+    rows = slice(0, 400) if k == 1 else slice(None)
+    torch.testing.assert_close(slopes[rows], bspline_derivative_reference(x, knots, k)[rows], rtol=0, atol=1e-11)
+    only, none = spline._bases_and_derivative(x, knots, k, need_derivative=False)
+    assert none is None and torch.equal(only, bases)
+
+
+def test_outside_the_knots_is_zero_and_inside_sums_to_one() -> None:
+    knots = uniform_knots([(-1.0, 1.0)], 5, 3)
+    x = torch.tensor([[-5.0], [knots[0, 0].item() - 1e-9], [knots[0, -1].item()], [9.0], [0.1]], dtype=F64)
+    bases, slopes = spline._bases_and_derivative(x, knots, 3, need_derivative=True)
+    assert torch.equal(bases[:4], torch.zeros_like(bases[:4])) and torch.equal(slopes[:4], torch.zeros_like(slopes[:4]))
+    assert float(bases[4].sum()) == pytest.approx(1.0, abs=1e-15)
+
+
+def test_non_finite_samples_give_nan_rows_for_their_input_only() -> None:
+    knots = uniform_knots([(-1.0, 1.0), (-1.0, 1.0)], 5, 3)
+    x = torch.tensor([[float("nan"), 0.2], [float("inf"), 0.3], [-float("inf"), 0.4], [0.5, 0.5]], dtype=F64)
+    bases, slopes = spline._bases_and_derivative(x, knots, 3, need_derivative=True)
+    assert bool(torch.isnan(bases[:3, 0]).all()) and bool(torch.isnan(slopes[:3, 0]).all())
+    assert bool(torch.isfinite(bases[:, 1]).all()) and bool(torch.isfinite(bases[3]).all())
+
+
+def test_uneven_knots_take_the_general_path() -> None:
+    knots = uniform_knots([(-1.0, 1.0)], 5, 3)
+    bent = knots.clone()
+    bent[0, 5] += 1e-3
+    assert spline._table_for(bent, 3, F64).uniform is None
+    x = samples(bent)
+    torch.testing.assert_close(spline._bases_and_derivative(x, bent, 3, True)[0], bspline_basis_reference(x, bent, 3),
+                               rtol=0, atol=1e-13)
+
+
+def test_float32() -> None:
+    knots = uniform_knots([(-1.0, 1.0), (2.0, 4.0)], 10, 3, dtype=torch.float32)
+    x = samples(knots)
+    bases, slopes = spline._bases_and_derivative(x, knots, 3, need_derivative=True)
+    want = bspline_basis_reference(x.double(), knots.double(), 3)
+    assert bases.dtype == torch.float32
+    torch.testing.assert_close(bases.double(), want, rtol=0, atol=2e-6)
+    torch.testing.assert_close(slopes.double(), bspline_derivative_reference(x.double(), knots.double(), 3),
+                               rtol=0, atol=5e-4)
