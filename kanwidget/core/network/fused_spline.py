@@ -59,20 +59,34 @@ class FusedSplineLayer(torch.autograd.Function):
         n, in_dim = x.shape
         out_dim = coef.shape[1]
         gx = None
+        need_x = ctx.needs_input_grad[0]
+        # d/dx through the splines: sum_o g_io * sum_m slope_im * wsp_iom. With fewer outputs than bases, the
+        # slopes are contracted with the weights first ((I, N, O), no (N, I, M) intermediate)
+        contract_slopes = need_x and out_dim < wsp.shape[-1]
         if ctx.with_std:
             g = gy.unsqueeze(0) + centred * (gstd / (max(n - 1, 1) * std)).unsqueeze(1)   # dL/dphi (I, N, O)
             gwsp = torch.bmm(bases.permute(1, 2, 0), g).transpose(1, 2)                   # (I, O, M)
             gwb = torch.bmm(silu.t().unsqueeze(1), g).squeeze(1)                          # (I, O)
-            if ctx.needs_input_grad[0]:
+            if contract_slopes:
+                dsilu = sig * (1 + x * (1 - sig))
+                per_edge = torch.bmm(slopes.transpose(0, 1), wsp.transpose(1, 2))         # (I, N, O)
+                per_edge.addcmul_(dsilu.t().unsqueeze(-1), wb.unsqueeze(1))
+                gx = (per_edge * g).sum(-1).t()
+            elif need_x:
                 h = torch.bmm(g, wsp).transpose(0, 1)                                     # (N, I, M)
                 gb = torch.bmm(g, wb.unsqueeze(-1)).squeeze(-1).t()                      # (N, I)
         else:
             gwsp = (bases.reshape(n, -1).t() @ gy).view(in_dim, -1, out_dim).transpose(1, 2)
             gwb = silu.t() @ gy
-            if ctx.needs_input_grad[0]:
+            if contract_slopes:
+                dsilu = sig * (1 + x * (1 - sig))
+                per_edge = torch.bmm(slopes.transpose(0, 1), wsp.transpose(1, 2))         # (I, N, O)
+                per_edge.addcmul_(dsilu.t().unsqueeze(-1), wb.unsqueeze(1))
+                gx = (per_edge * gy.unsqueeze(0)).sum(-1).t()
+            elif need_x:
                 h = (gy @ wsp.transpose(1, 2).reshape(-1, out_dim).t()).view(n, in_dim, -1)
                 gb = gy @ wb.t()
-        if ctx.needs_input_grad[0]:
+        if need_x and not contract_slopes:
             dsilu = sig * (1 + x * (1 - sig))
             gx = (slopes * h).sum(-1) + dsilu * gb
         gcoef = gwsp * (scale_sp * mask).unsqueeze(-1) if ctx.needs_input_grad[1] else None
