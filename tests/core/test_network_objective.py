@@ -158,3 +158,22 @@ def test_fit_takes_the_same_steps_with_and_without_the_autograd_free_path(monkey
     np.testing.assert_allclose(fast["train_loss"], slow["train_loss"], rtol=1e-4)
     for (name, a), b in zip(fast_model.state_dict().items(), slow_model.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-6, msg=name)
+
+
+def test_fixed_input_loss_equals_the_models_and_follows_grid_updates() -> None:
+    model = randomised([2, 5, 1], torch.float64)
+    gen = torch.Generator().manual_seed(11)
+    x = torch.rand(120, 2, generator=gen, dtype=torch.float64) * 2 - 1
+    y = torch.randn(120, 1, generator=gen, dtype=torch.float64)
+    loss = network_objective.FixedInputLoss(x, y)
+
+    def by_model() -> float:
+        with torch.no_grad():
+            return float(torch.mean((model(x) - y) ** 2))
+
+    assert float(loss(model)) == pytest.approx(by_model(), rel=1e-12)
+    model.update_grid_from_samples(x * 0.5)                # new grids: the kept features must be rebuilt
+    assert float(loss(model)) == pytest.approx(by_model(), rel=1e-12)
+    with torch.no_grad():
+        x.mul_(0.7)                                         # the data changed in place
+    assert float(loss(model)) == pytest.approx(by_model(), rel=1e-12)

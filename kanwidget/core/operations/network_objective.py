@@ -19,13 +19,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from kanwidget.core.network.fused_spline import ConstantInputSplineLayer, FusedSplineLayer
+from kanwidget.core.network.fused_spline import ConstantFeatures, ConstantInputSplineLayer, FusedSplineLayer
 from kanwidget.core.numerics import spline
 
 if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
 
-__all__ = ["applies", "evaluate_with_gradient", "sparsity_penalty"]
+__all__ = ["applies", "evaluate_with_gradient", "sparsity_penalty", "FixedInputLoss"]
 
 EXPLICIT_ACTIVATION_LIMIT = 2 ** 18   # N*I*O up to which a hidden layer's edge std builds (I, N, O) activations
 
@@ -149,3 +149,40 @@ def evaluate_with_gradient(model: "KAN", x: Tensor, y: Tensor, lamb: float, lamb
                 gx = gx.addcmul_(h_l - h_l.mean(0), coeff)
             g = gx
     return loss, reg
+
+
+class FixedInputLoss:
+    """mean((model(x) - y)^2) of one fixed batch (fit's test set), evaluated after every step.
+
+    The first layer's features of x are kept until x or that layer's grid changes (as the training input's
+    are), so an evaluation is one matmul for the first layer plus the other layers' forward; the same
+    values as model(x). Use where `applies(model, x, 0, None, 0, 0)` holds, else model(x).
+    """
+
+    def __init__(self, x: Tensor, y: Tensor) -> None:
+        self.x, self.y = x, y
+        self._features: tuple[tuple[int, int, int], ConstantFeatures] | None = None
+
+    def _first_features(self, model: "KAN") -> ConstantFeatures:
+        layer = model.layers[0]
+        key = (self.x._version, layer.grid._version, id(layer.grid))
+        if self._features is None or self._features[0] != key:
+            bases = spline._bases_and_derivative(self.x, layer.grid, layer.k, need_derivative=False)[0]
+            self._features = (key, ConstantFeatures(self.x, bases))
+        return self._features[1]
+
+    @torch.no_grad()
+    def __call__(self, model: "KAN") -> Tensor:
+        h = self.x
+        for l, layer in enumerate(model.layers):
+            if l == 0:
+                ctx = _Context((False,) * 7)
+                h = ConstantInputSplineLayer.forward(ctx, self._first_features(model), layer.coef, layer.scale_sp,
+                                                     layer.scale_base, layer.mask, layer.bias, False)[0]
+            else:
+                bases = spline._bases_and_derivative(h, layer.grid, layer.k, need_derivative=False)[0]
+                ctx = _Context((False,) * 9)
+                h = FusedSplineLayer.forward(ctx, h, layer.coef, layer.scale_sp, layer.scale_base, layer.mask,
+                                             layer.bias, bases, None, False)[0]
+        residual = (h - self.y).reshape(-1)
+        return residual.dot(residual) / residual.numel()

@@ -242,6 +242,7 @@ def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activi
     last: dict[str, Tensor] = {}
 
     data_std: dict[int, tuple[Tensor, Tensor]] = {}     # id(x) -> (x, x.std(0)) of the current batch
+    fixed_test_loss = network_objective.FixedInputLoss(x_test, y_test)
 
     def evaluate_fast(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor] | None:
         """Loss and penalty with their gradient written into .grad (network_objective.py), or None when
@@ -319,8 +320,11 @@ def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activi
             else:
                 closure()
                 optimizer.step()
-            with torch.no_grad():
-                test_loss = loss_fn(model(xt), yt)
+            if not use_batch and network_objective.applies(model, xt, 0.0, cfg.loss_fn, 0.0, 0.0):
+                test_loss = fixed_test_loss(model)       # the test set's features are kept between steps
+            else:
+                with torch.no_grad():
+                    test_loss = loss_fn(model(xt), yt)
             values = (float(last["train"]), float(test_loss), float(last["reg"]))
             bad = _first_non_finite(values)
             if bad is not None:
