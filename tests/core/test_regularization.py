@@ -4,7 +4,7 @@ from torch import Tensor
 
 from kanwidget import KAN
 from kanwidget.core.network import layer as layer_module
-from kanwidget.core.operations.training import _SparsityPenalty, forward_with_stats
+from kanwidget.core.operations.training import _NetworkSparsity, forward_with_stats
 
 
 def regularization_reference(vec: Tensor, lamb_l1: float, lamb_entropy: float) -> Tensor:
@@ -17,15 +17,18 @@ def regularization_reference(vec: Tensor, lamb_l1: float, lamb_entropy: float) -
 
 
 def test_fused_penalty_matches_reference_value_and_gradient():
+    """The penalty node on v = edge_std / (in_std + 0.1) (in_std = 0.9 makes v = edge_std)."""
     torch.manual_seed(0)
     v = (torch.rand(5, 3, dtype=torch.float64) * 2).requires_grad_()
-    fused = _SparsityPenalty.apply(v, 1.0, 2.0)
+    in_std = torch.full((5,), 0.9, dtype=torch.float64)
+    fused = _NetworkSparsity.apply(1.0, 2.0, v, in_std)
     ref = regularization_reference(v, 1.0, 2.0)
     assert torch.allclose(fused, ref, atol=1e-12)
     g_fused, = torch.autograd.grad(fused, v)
     g_ref, = torch.autograd.grad(ref, v)
     assert torch.allclose(g_fused, g_ref, atol=1e-10)
-    assert torch.autograd.gradcheck(lambda t: _SparsityPenalty.apply(t, 0.7, 1.3), (v,))
+    s = torch.rand(5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t, u: _NetworkSparsity.apply(0.7, 1.3, t, u), (v, s))
 
 
 def test_explicit_and_covariance_edge_std_agree(monkeypatch):

@@ -41,60 +41,18 @@ class _Interrupted(Exception):
     """Raised inside an LBFGS closure when the fit's stop token is set."""
 
 
-def _penalty_and_gradient(v: Tensor, lamb_l1: float, lamb_entropy: float) -> tuple[Tensor, Tensor]:
-    """lamb_l1 * sum(v) + lamb_entropy * (entropy over inputs + entropy over outputs) of magnitudes v (I, O),
-    and its gradient in v.
-
-    Entropies as in the KAN paper: p = v / (column or row sum + 1), H = -mean(sum(p * log2(p + 1e-4))).
-    """
-    n_in, n_out = v.shape
-    a = v.sum(0, keepdim=True) + 1                     # per output
-    b = v.sum(1, keepdim=True) + 1                     # per input
-    p, q = v / a, v / b
-    lp, lq = torch.log2(p + 1e-4), torch.log2(q + 1e-4)
-    ent = -(p * lp).sum() / n_out - (q * lq).sum() / n_in
-    inv_ln2 = 1.0 / math.log(2.0)
-    gp = -(lp + p / (p + 1e-4) * inv_ln2) / n_out      # d H_in / d p
-    gq = -(lq + q / (q + 1e-4) * inv_ln2) / n_in       # d H_out / d q
-    dv = (gp - (gp * p).sum(0, keepdim=True)) / a + (gq - (gq * q).sum(1, keepdim=True)) / b
-    return lamb_l1 * v.sum() + lamb_entropy * ent, lamb_l1 + lamb_entropy * dv
-
-
-class _SparsityPenalty(torch.autograd.Function):
-    """The penalty of `_penalty_and_gradient` on magnitudes v (I, O) as one node with an analytic gradient
-    (instead of ~30 small autograd nodes per layer)."""
-
-    @staticmethod
-    def forward(ctx, v: Tensor, lamb_l1: float, lamb_entropy: float) -> Tensor:  # type: ignore[override]
-        value, dv = _penalty_and_gradient(v, lamb_l1, lamb_entropy)
-        ctx.save_for_backward(dv)
-        return value
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):  # type: ignore[override]
-        dv, = ctx.saved_tensors
-        return grad * dv, None, None
-
-
 class _NetworkSparsity(torch.autograd.Function):
-    """Sum over layers of the penalty on v = edge_std / (in_std + 0.1), as ONE autograd node.
+    """Sum over layers of the penalty on v = edge_std / (in_std + 0.1), as ONE autograd node (the value and
+    gradients of network_objective.network_penalty).
 
-    Inputs: lamb_l1, lamb_entropy, then edge_std (I, O) and in_std (I,) of every layer. Gradients:
-    d/d edge_std = dv / (in_std + 0.1), d/d in_std = -sum_o dv * v / (in_std + 0.1).
+    Inputs: lamb_l1, lamb_entropy, then edge_std (I, O) and in_std (I,) of every layer.
     """
 
     @staticmethod
     def forward(ctx, lamb_l1: float, lamb_entropy: float, *stats: Tensor) -> Tensor:  # type: ignore[override]
-        total, saved = None, []
-        for edge_std, in_std in zip(stats[::2], stats[1::2]):
-            r = 1.0 / (in_std.unsqueeze(1) + 0.1)
-            v = edge_std * r
-            value, dv = _penalty_and_gradient(v, lamb_l1, lamb_entropy)
-            total = value if total is None else total + value
-            g_edge = dv * r
-            saved += [g_edge, (g_edge * edge_std * r).sum(1).neg_()]
-        ctx.save_for_backward(*saved)
-        return total
+        total, grads = network_objective.network_penalty(list(zip(stats[::2], stats[1::2])), lamb_l1, lamb_entropy)
+        ctx.save_for_backward(*(g for pair in grads for g in pair))
+        return stats[0].new_tensor(total)
 
     @staticmethod
     def backward(ctx, grad: Tensor):  # type: ignore[override]
