@@ -208,6 +208,7 @@ _CACHE_SIZE = 64
 
 
 _BY_VALUE: dict[tuple, _Table] = {}      # the same knot values in another tensor (a grid update copies them)
+_BY_VALUE_SIZE = 16                      # a few per layer are live at a time; tables of wide layers are ~1 MB
 
 
 def _table_for(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
@@ -228,7 +229,7 @@ def _table_for(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
     if table is None:
         table = _build_table(knots, k, dtype)
         with _CACHE_LOCK:
-            if len(_BY_VALUE) >= _CACHE_SIZE:
+            if len(_BY_VALUE) >= _BY_VALUE_SIZE:
                 _BY_VALUE.clear()
             _BY_VALUE[value_key] = table
     with _CACHE_LOCK:
