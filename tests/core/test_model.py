@@ -1,4 +1,5 @@
 """KAN construction, forward, determinism, side effects and bad input (fit: test_training.py)."""
+import math
 import json
 import os
 import subprocess
@@ -102,3 +103,15 @@ def test_construct_fit_print_plot_write_no_files(tmp_path, monkeypatch, referenc
     model = model.prune()
     model = model.refine(5)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["bfloat16", "float16", "float32", "float64"])
+def test_every_supported_dtype_runs_forward_and_a_sparse_fit(name: str) -> None:
+    """The spline tables' caches and the penalty's numpy arithmetic must take every dtype KAN accepts."""
+    from kanwidget.core.network.limits import FLOAT_DTYPES
+    dtype = FLOAT_DTYPES[name]
+    model = KAN(width=[2, 3, 1], seed=0, dtype=dtype)
+    ds = create_dataset(lambda x: x[:, :1] * x[:, 1:], n_var=2, train_num=60, test_num=20, dtype=dtype)
+    assert model(ds["test_input"]).dtype == dtype
+    results = model.fit(ds, steps=2, lamb=0.01, verbose=False)
+    assert len(results["train_loss"]) == 2 and all(math.isfinite(v) for v in results["train_loss"])

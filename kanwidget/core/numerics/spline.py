@@ -224,7 +224,8 @@ def _table_for(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
     if hit is not None and hit[0]() is knots and hit[1] == version:
         return hit[2]
     flat = knots.detach()
-    value_key = (k, dtype, flat.dtype, str(flat.device), tuple(flat.shape), flat.cpu().numpy().tobytes())
+    value_key = (k, dtype, flat.dtype, str(flat.device), tuple(flat.shape),
+                 flat.to(device="cpu", dtype=torch.float64).numpy().tobytes())   # exact for every float dtype
     table = _BY_VALUE.get(value_key)
     if table is None:
         table = _build_table(knots, k, dtype)
