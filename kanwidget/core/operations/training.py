@@ -12,6 +12,7 @@ from torch import Tensor
 
 from kanwidget.core.data import validate_dataset
 from kanwidget.core.network.history import Activity
+from kanwidget.core.network.scratch import release_scratch
 from kanwidget.core.numerics.optim import LBFGS, Adam
 from kanwidget.core.numerics.threads import fewer_threads
 from kanwidget.core.operations.fit_config import OPTIMISERS, FitConfig  # noqa: F401 - OPTIMISERS re-exported
@@ -164,7 +165,10 @@ def fit(model: "KAN", dataset: dict[str, Tensor], opt: str = "LBFGS", steps: int
             with lineage.change(model, "init"):
                 pass
         model.data = dataset
-        return FitResults(extras.finish(_run(model, data, config, activity)))
+        try:
+            return FitResults(extras.finish(_run(model, data, config, activity)))
+        finally:
+            release_scratch()      # the symbolic node's reusable buffers live as long as the fit
 
 
 def _largest_tensor(model: "KAN", rows: int) -> int:
