@@ -13,10 +13,14 @@ const PENDING_TIMEOUT_MS = 20000;
 
 /** Sends the train command with steps 0: train until paused (the table's steps arg must accept 0). */
 export const PLAY_TEXT = "Play";
-export const PLAY_TIP = "Train until paused (steps = 0); press again to pause";
+export const PLAY_NAME = "Play: train until paused";
+export const PLAY_TIP = "Train until paused (steps = 0); Pause stops it";
+export const PLAY_RUNNING_TIP = "Training is running: press Pause to stop it";
 
 /** The controls bar: one group per command with its inputs; `extra` buttons follow in the same group;
- * `play` adds a Play/Pause toggle after the command's button (train with steps 0, run until paused). */
+ * `play` adds a Play button after the command's button (train with steps 0, run until paused). While a fit
+ * runs, Play is disabled and the table's Pause button is the one control that stops it (never two Pause
+ * buttons); a keyboard user who pressed Play is moved to Pause, and back to Play when the fit ends. */
 const LAYOUT: { command: string; primary?: boolean; play?: boolean; extra?: string[] }[] = [
   { command: "train", primary: true, play: true, extra: ["pause", "step"] },
   { command: "prune" },
@@ -48,8 +52,10 @@ export class Controls {
   private unchecked = new Set<string>();
   private pending = new Map<string, ReturnType<typeof setTimeout>>();
   private state: ControlsState = { state: "idle", hasData: true, library: [] };
-  /** The Play/Pause toggle (null when the table's train cannot run until paused). */
+  /** The Play button (null when the table's train cannot run until paused). */
   play: HTMLButtonElement | null = null;
+  /** Focus went from Play to Pause when the run started (it goes back when the run ends). */
+  private focusFromPlay = false;
   private send: SendCommand;
 
   constructor(send: SendCommand) {
@@ -109,16 +115,12 @@ export class Controls {
     return b;
   }
 
-  /** Play: send `command` with the bar's args and steps 0; while training, the same button pauses. */
+  /** Play: send `command` with the bar's args and steps 0 (disabled while training: Pause stops the run). */
   private playButton(command: string): HTMLButtonElement {
     const b = h("button", { type: "button", "data-kw": "play", class: "kw-btn kw-play", title: PLAY_TIP,
-      "aria-pressed": "false", text: PLAY_TEXT });
+      "aria-label": PLAY_NAME, text: PLAY_TEXT });
     b.addEventListener("click", () => {
-      if (b.disabled) return;
-      if (this.state.state === "training") {
-        this.send("pause", {});
-        return;
-      }
+      if (b.disabled || this.state.state === "training") return;
       const args = this.argsFor(command);
       if (args === null) return;
       this.send(command, { ...args, steps: 0 });
@@ -316,15 +318,29 @@ export class Controls {
       b.textContent = pending ? `${b.dataset.label}…` : (b.dataset.label ?? name);
       b.title = !spec ? NO_PROTOCOL_TEXT : needsData ? NO_DATA_TEXT : (b.dataset.tip ?? "");
     }
-    if (this.play) {
-      const training = state === "training";
-      this.play.disabled = !hasData || state === "busy" || (!training && this.pending.size > 0);
-      this.play.textContent = training ? "Pause" : PLAY_TEXT;
-      this.play.setAttribute("aria-pressed", training ? "true" : "false");
-      this.play.title = !hasData ? NO_DATA_TEXT : training ? "Pause training" : PLAY_TIP;
-    }
+    if (this.play) this.refreshPlay(state, hasData);
     this.noData.hidden = hasData;
     this.el.dataset.state = state;
+  }
+
+  /** Play is enabled only while nothing runs; Pause (the table's button) is the stop control meanwhile. */
+  private refreshPlay(state: string, hasData: boolean): void {
+    const play = this.play as HTMLButtonElement;
+    const pause = this.buttons.get("pause");
+    const training = state === "training";
+    const starting = this.pending.has("train") || this.pending.has("step");
+    const hadFocus = play.ownerDocument.activeElement === play;
+    play.disabled = !hasData || state === "busy" || training || this.pending.size > 0;
+    play.title = !hasData ? NO_DATA_TEXT : training || starting ? PLAY_RUNNING_TIP : PLAY_TIP;
+    pause?.classList.toggle("kw-stop-now", training);   // the control to press while a fit runs
+    if (hadFocus && play.disabled && pause && !pause.disabled && (training || starting)) {
+      pause.focus();                  // a disabled button loses focus: keep the keyboard user on the stop control
+      this.focusFromPlay = true;
+    } else if (!training && !starting && this.focusFromPlay) {
+      this.focusFromPlay = false;
+      const at = play.ownerDocument.activeElement;      // still on Pause, or lost when Pause was disabled while pending
+      if (!play.disabled && (at === pause || at === null || at === play.ownerDocument.body)) play.focus();
+    }
   }
 
   destroy(): void {
