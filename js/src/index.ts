@@ -18,6 +18,7 @@ import { PinToggle } from "./pin";   // pin to the side (issue 11 item 7)
 import { ExportBar } from "./export";   // present + export
 import { PresentMode } from "./present";
 import { DataPanel } from "./datapanel";   // data panel (issue 11 item 2)
+import { NodeButtons } from "./thumbnails";   // thumbnails: keyboard access to the nodes
 import type { AnyWidget } from "@anywidget/types";
 import type { Callback, Graph, ProtocolTable, SendCommand, Traits, WidgetModel } from "./types";
 
@@ -52,6 +53,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   });
   const controls = new Controls(send);
   const netEdit = new NetEditPanel(send); // netedit
+  const nodeButtons = new NodeButtons((l, i) => dataView.showNode([l, i]), () => dataView.showNode(null)); // thumbnails: keyboard
   const inspectorOpen = () => !inspector.el.hidden;
   const network = new NetworkView({
     onPick: (g) => send("inspect", { l: g.l, i: g.i, j: g.j }),
@@ -65,6 +67,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
       root.dataset.edges = String(s.edges);
       root.dataset.symbolicEdges = String(s.symbolic);
       netEdit.place(network.layout); // netedit
+      nodeButtons.place(network.layout, network.thumbnails); // thumbnails: keyboard
     },
   });
   const chart = new LossChart();
@@ -116,6 +119,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
   header.append(pin.el);
   const dataView = new DataViewPanel(send);
   network.el.append(netEdit.overlay); network.el.after(netEdit.el); // netedit
+  network.el.append(nodeButtons.el); // thumbnails: keyboard
   const dataPanel = new DataPanel(send);   // data panel: presets, formula, noise / points / split, regenerate
   // -- feature panels: create them above this line and place them in the layout below --
   root.append(header, controls.el, errorBox.el, h("div", { class: "kw-main" }, netCard, side), dataPanel.el, dataView.el, timeline.el);
@@ -244,6 +248,7 @@ export function createView(model: WidgetModel, el: HTMLElement): View {
       pin.destroy();
       dataView.destroy();
       dataPanel.destroy();
+      nodeButtons.destroy(); // thumbnails: keyboard
       // -- feature teardown: add above this line --
       network.destroy();
       chart.destroy();

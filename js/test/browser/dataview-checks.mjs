@@ -1,6 +1,6 @@
 // Data view checks of the browser harness (js/src/dataview.ts, thumbnails.ts): the real-model fixture's
 // data view (target / prediction / residual) drawn in the palette's colours with the points, node thumbnails
-// in the network picture (click one: enlarged), slice controls sending `dataview`, Export PNG downloading,
+// in the network picture (click one, or Enter / Space on its focused node: enlarged; Escape closes), slice controls sending `dataview`, Export PNG downloading,
 // light and JupyterLab Dark screenshots (artifacts/js/dataview-*.png).
 import { resolve } from "node:path";
 import { ARTIFACTS } from "./serve.mjs";
@@ -79,6 +79,32 @@ export async function dataviewChecks(p, base, check) {
   check(/node 1 of layer 1/.test(await p.locator(".kw-dv-nodefig canvas").getAttribute("aria-label")),
     "thumbnails: the enlarged one is node 1 of layer 1");
   await p.locator(".kw-dataview").screenshot({ path: resolve(ARTIFACTS, "dataview-light.png") });
+
+  // the keyboard does what the click does: Tab reaches the nodes, arrows choose one, Enter / Space enlarge, Escape closes
+  await p.locator(".kw-dv-nodefig button").click();
+  check(!(await p.locator(".kw-dv-nodefig").isVisible()), "thumbnails: Close hides the enlarged node");
+  await p.locator(".kw-network canvas").focus();
+  let tabs = 0;
+  for (; tabs < 15; tabs++) {
+    await p.keyboard.press("Tab");
+    if (await p.evaluate(() => document.activeElement?.classList.contains("kw-thumb-btn"))) break;
+  }
+  const first = await p.evaluate(() => document.activeElement?.getAttribute("aria-label"));
+  check(tabs < 15 && first === "node 1 of layer 1: show its picture enlarged", `thumbnails: Tab from the picture reaches the nodes (${tabs + 1} Tabs: ${first})`);
+  const nodeRing = await p.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  check(nodeRing !== "none", `thumbnails: the focused node has a visible ring (${nodeRing})`);
+  await p.keyboard.press("ArrowRight");
+  await p.keyboard.press("Enter");
+  check(await p.locator(".kw-dv-nodefig").isVisible() && /node 2 of layer 1/.test(await p.locator(".kw-dv-nodefig canvas").getAttribute("aria-label")),
+    "thumbnails: ArrowRight then Enter on a node shows node 2 of layer 1 enlarged");
+  await p.locator(".kw-network").screenshot({ path: resolve(ARTIFACTS, "dataview-node-focus.png") });
+  await p.keyboard.press("Escape");
+  check(!(await p.locator(".kw-dv-nodefig").isVisible()), "thumbnails: Escape closes the enlarged node");
+  await p.keyboard.press("End");
+  await p.keyboard.press(" ");
+  check(await p.locator(".kw-dv-nodefig").isVisible() && /output y_1/.test(await p.locator(".kw-dv-nodefig canvas").getAttribute("aria-label")),
+    "thumbnails: End then Space enlarges the output node");
+  await p.keyboard.press("Escape");
   const exportBtn = p.getByRole("button", { name: "Export the data view as a PNG image" });
   await p.locator(".kw-dv-node").focus();
   await p.keyboard.press("Tab");                                   // reached with the keyboard
