@@ -5,11 +5,15 @@
  * sliders for noise, training points and test share (bounds and defaults from the protocol table), a seed
  * input, Load and Regenerate buttons. The formula text goes to Python as a string (parsed there by the safe
  * parser, never evaluated); a refusal shows inline under the input. Disabled while training or busy.
+ * Data given from Python (`KANWidget(model, dataset)`, `w.dataset = ...`) shows as the selected entry
+ * "your data (from Python)": it cannot be chosen or loaded again (Undo brings it back), nor regenerated.
  */
 import { h } from "./dom";
 import type { ArgSpec, DataSource, ProtocolTable, SendCommand } from "./types";
 
 const FORMULA = "__formula__";
+export const PYTHON = "__python__";
+export const PYTHON_TEXT = "your data (from Python)";
 const SLIDERS = ["noise", "n_train", "test_fraction"] as const;
 
 function argOf(table: ProtocolTable | null, name: string): ArgSpec | undefined {
@@ -37,6 +41,9 @@ export class DataPanel {
   private table: ProtocolTable | null = null;
   private busy = false;
   private pending = false;
+  /** The loaded data came from Python (not a preset or a formula of the panel). */
+  private fromPython = false;
+  private readonly pythonOption = h("option", { value: PYTHON, text: PYTHON_TEXT, disabled: true });
 
   constructor(private readonly send: SendCommand) {
     this.preset = h("select", { class: "kw-select", "data-kw": "data-preset", "aria-label": "dataset preset" });
@@ -77,7 +84,8 @@ export class DataPanel {
     this.table = table;
     const presetArg = argOf(table, "preset");
     const chosen = this.preset.value;
-    this.preset.replaceChildren(...(presetArg?.choices ?? []).map((c) => h("option", { value: c, text: c })),
+    this.preset.replaceChildren(...(this.fromPython ? [this.pythonOption] : []),
+      ...(presetArg?.choices ?? []).map((c) => h("option", { value: c, text: c })),
       h("option", { value: FORMULA, text: "typed formula" }));
     if (chosen) this.preset.value = chosen;
     for (const name of SLIDERS) {
@@ -104,13 +112,16 @@ export class DataPanel {
 
   /** The `data_source` trait: show what is loaded (and keep the inputs in step with it). */
   setSource(source: DataSource | Record<string, never> | null): void {
-    const s = source as DataSource | null;
-    if (!s || !s.kind) { this.summary.textContent = "no data loaded: choose a preset or type a formula"; return; }
-    const task = s.task === "classification" ? " · classification (logistic loss)" : "";
-    const what = s.kind === "preset" ? `preset ${s.name}` : s.kind === "formula" ? `f = ${s.formula}` : "data from Python";
+    const s = source as (DataSource & { smoothing?: number; loss_floor?: number }) | null;
+    this.setFromPython(s?.kind === "python");
+    if (!s || !s.kind) { this.summary.textContent = "no data loaded: choose a preset or type a formula"; this.refresh(); return; }
+    const smoothed = s.smoothing ? `, labels smoothed ${+(s.smoothing * 100).toFixed(2)} %: its floor is ${Number(s.loss_floor ?? 0).toFixed(3)}, not 0` : "";
+    const task = s.task === "classification" ? ` · classification (logistic loss${smoothed})` : "";
+    const what = s.kind === "preset" ? `preset ${s.name}` : s.kind === "formula" ? `f = ${s.formula}` : PYTHON_TEXT;
     this.summary.textContent = `${what} · ${s.n_train} train / ${s.n_test} test points${task}`;
     if (s.kind === "formula") { this.preset.value = FORMULA; this.formula.value = s.formula; }
     else if (s.kind === "preset") this.preset.value = s.name;
+    else if (s.kind === "python") this.preset.value = PYTHON;
     if (typeof s.seed === "number") this.seed.value = String(s.seed);
     if (this.pending) { this.pending = false; this.showError(""); }
     this.refresh();
@@ -145,8 +156,20 @@ export class DataPanel {
     };
   }
 
+  /** The "your data (from Python)" entry is listed (first) only while the data came from Python. */
+  private setFromPython(on: boolean): void {
+    if (on === this.fromPython) return;
+    this.fromPython = on;
+    if (on) this.preset.prepend(this.pythonOption);
+    else {
+      const wasSelected = this.preset.value === PYTHON;
+      this.pythonOption.remove();
+      if (wasSelected) this.preset.selectedIndex = 0;
+    }
+  }
+
   apply(): void {
-    if (this.busy) return;
+    if (this.busy || this.preset.value === PYTHON) return;
     const args = this.args();
     if (args.formula !== null && String(args.formula).trim() === "") {
       this.showError("type a formula in x_1 … x_n, such as sin(pi*x_1)");
@@ -166,6 +189,11 @@ export class DataPanel {
     const disabled = this.busy || !this.table?.commands?.set_data;
     for (const el of [this.preset, this.formula, this.seed, this.load, this.regen]) el.disabled = disabled;
     for (const s of this.sliders.values()) s.input.disabled = disabled;
+    const own = this.preset.value === PYTHON;          // nothing to load: the data are the user's own
+    this.load.disabled ||= own;
+    this.load.title = own ? "Your data came from Python: choose a preset or type a formula to load other data" : "";
+    this.regen.disabled ||= this.fromPython;
+    this.regen.title = this.fromPython ? "Data given from Python cannot be sampled again" : "Sample the same dataset again with a new seed";
     this.formula.classList.toggle("kw-data-dim", this.preset.value !== FORMULA);
   }
 

@@ -105,9 +105,10 @@ export async function datapanelChecks(p, url, check) {
 
   // what Python publishes after the load
   await p.evaluate(() => window.model.set("data_source", { kind: "preset", name: "two_circles", formula: "", latex: "", noise: 0.05,
-    n_train: 400, n_test: 100, test_fraction: 0.2, seed: 8, task: "classification", n_var: 2 }));
+    n_train: 400, n_test: 100, test_fraction: 0.2, seed: 8, task: "classification", n_var: 2, smoothing: 0.01, loss_floor: 0.03137 }));
   const summary = await p.locator("[data-kw=data-summary]").textContent();
-  check(summary === "preset two_circles · 400 train / 100 test points · classification (logistic loss)", `datapanel: summary of the source (${summary})`);
+  check(summary === "preset two_circles · 400 train / 100 test points · classification (logistic loss, labels smoothed 1 %: its floor is 0.031, not 0)",
+    `datapanel: summary of the source (${summary})`);
   check((await p.locator("[data-kw=data-seed]").inputValue()) === "8", "datapanel: the seed input follows the source");
 
   // names, Tab order and focus rings
@@ -147,4 +148,22 @@ export async function datapanelChecks(p, url, check) {
   check(stray.length === 0, `datapanel: presentation mode hides the data panel and the editing UI (${stray.join(",") || "none shown"})`);
   await p.evaluate(() => window.model.set("presenting", false));
   check(await panel.isVisible(), "datapanel: shown again after presentation mode");
+
+  // data given from Python (KANWidget(model, dataset)): the menu says so, nothing to load or regenerate
+  await p.evaluate(() => window.model.set("data_source", { kind: "python", name: "python", formula: "", latex: "",
+    n_train: 80, n_test: 20, n_var: 2, task: "regression" }));
+  const select = p.locator("[data-kw=data-preset]");
+  const shownOption = await select.evaluate((s) => ({ value: s.value, text: s.selectedOptions[0]?.textContent, disabled: s.selectedOptions[0]?.disabled }));
+  check(shownOption.value === "__python__" && shownOption.text === "your data (from Python)" && shownOption.disabled,
+    `datapanel: Python data show as 'your data (from Python)', not a preset (${JSON.stringify(shownOption)})`);
+  check(await p.getByRole("button", { name: "Load data" }).isDisabled() && await p.getByRole("button", { name: "Regenerate" }).isDisabled(),
+    "datapanel: with Python data Load and Regenerate are disabled");
+  check((await p.locator("[data-kw=data-summary]").textContent()).startsWith("your data (from Python) · 80 train / 20 test"),
+    "datapanel: the summary names the user's data");
+  await panel.screenshot({ path: resolve(ARTIFACTS, "datapanel-python.png") });
+  await select.selectOption("xor");
+  await p.getByRole("button", { name: "Load data" }).click();
+  const xor = await last();
+  check(xor.name === "set_data" && xor.args.preset === "xor" && problems(table, "set_data", xor.args).length === 0,
+    "datapanel: another preset can still be chosen and loaded");
 }

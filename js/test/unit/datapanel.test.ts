@@ -56,6 +56,45 @@ describe("data panel", () => {
   });
 });
 
+describe("data panel with data from Python", () => {
+  const python = { kind: "python" as const, name: "python", formula: "", latex: "", n_train: 80, n_test: 20, task: "regression" as const, n_var: 2 };
+
+  it("shows 'your data (from Python)' selected, not loadable again nor regenerable", () => {
+    const { p, sent, q } = panel();
+    const select = q("data-preset") as unknown as HTMLSelectElement;
+    p.setSource(python);
+    expect(select.value).toBe("__python__");
+    expect(select.selectedOptions[0].textContent).toBe("your data (from Python)");
+    expect(select.selectedOptions[0].disabled).toBe(true);
+    expect(select.options[0].value).toBe("__python__");
+    expect(q("data-load").disabled).toBe(true);
+    expect(q("data-regenerate").disabled).toBe(true);
+    expect(p.el.querySelector('[data-kw="data-summary"]')!.textContent).toBe("your data (from Python) · 80 train / 20 test points");
+    p.apply();                                          // even if asked: nothing is sent
+    expect(sent).toHaveLength(0);
+    p.setProtocol(PROTOCOL);                            // a new table keeps the entry and the selection
+    expect(select.value).toBe("__python__");
+    select.value = "xor";                               // another preset can be chosen and loaded
+    select.dispatchEvent(new Event("change"));
+    expect(q("data-load").disabled).toBe(false);
+    q("data-load").click();
+    expect(sent.at(-1)!.args).toMatchObject({ preset: "xor", formula: null });
+  });
+
+  it("the entry goes once a preset is loaded and comes back with the Python data (undo)", () => {
+    const { p, q } = panel();
+    const select = q("data-preset") as unknown as HTMLSelectElement;
+    p.setSource(python);
+    p.setSource({ ...python, kind: "preset", name: "xor", task: "classification", smoothing: 0.01, loss_floor: 0.0314 } as never);
+    expect([...select.options].some((o) => o.value === "__python__")).toBe(false);
+    expect(select.value).toBe("xor");
+    expect(q("data-regenerate").disabled).toBe(false);
+    expect(p.el.querySelector('[data-kw="data-summary"]')!.textContent).toContain("labels smoothed 1 %: its floor is 0.031, not 0");
+    p.setSource(python);
+    expect(select.value).toBe("__python__");
+  });
+});
+
 describe("data panel sliders", () => {
   it("step on 1-2-5 values, so a browser's range snapping keeps the table's defaults (0.2 stays 0.2)", () => {
     expect([niceStep(0.009), niceStep(0.01), niceStep(0.011), niceStep(0.03), niceStep(0.07), niceStep(2.5)]).toEqual([0.01, 0.01, 0.02, 0.05, 0.1, 5]);
