@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kanwidget.core.expression import FormulaError, parse_formula
+from kanwidget.core.operations.losses import SMOOTHING, smoothed_floor
 from kanwidget.core.presets import PRESETS, resolve_source, sample_dataset
 from kanwidget.widget.protocol import CommandError
 
@@ -23,8 +24,10 @@ if TYPE_CHECKING:
 
     from kanwidget.widget.session import Session
 
-#: the loss the widget's fits use per task (fit's named losses, core/operations/losses.py)
-TASK_LOSS = {"regression": None, "classification": "logistic"}
+#: the loss the widget's fits use per task (fit's named losses, core/operations/losses.py): classification
+#: presets train with the logistic loss on labels smoothed by SMOOTHING, so separable data (blobs, circles)
+#: converge to logits of about +/-5.3 instead of growing without end (losses.py says why)
+TASK_LOSS = {"regression": None, "classification": "logistic_smoothed"}
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,7 @@ def load(s: "Session", preset: str | None, formula: str | None, noise: float, n_
     n_test = dataset["test_input"].shape[0]
     info = {"kind": source.kind, "name": source.name, "formula": source.text, "latex": _latex(source),
             "noise": noise, "n_train": n_train, "n_test": n_test, "test_fraction": test_fraction, "seed": seed,
-            "task": source.task, "n_var": source.n_var}
+            "task": source.task, "n_var": source.n_var, **_loss_info(source.task)}
     panel.apply(DataRecord(dataset, info, source.target, source.task))
     try:
         with model.lineage.change(model, f"data: {source.name}", kind="data"):
@@ -172,6 +175,13 @@ def load(s: "Session", preset: str | None, formula: str | None, noise: float, n_
     s.publisher.refresh(_data_parts())
     what = source.name if source.kind == "preset" else f"formula {source.text}"
     return dataset, f"data: {what} · {n_train} train / {n_test} test points · seed {seed}"
+
+
+def _loss_info(task: str) -> dict[str, float]:
+    """For a classification: the label smoothing of its loss and the loss's floor (what a perfect fit reports)."""
+    if TASK_LOSS.get(task) != "logistic_smoothed":
+        return {}
+    return {"smoothing": SMOOTHING, "loss_floor": smoothed_floor(SMOOTHING)}
 
 
 def _latex(source: Any) -> str:
@@ -229,6 +239,6 @@ def accuracy_text(s: "Session") -> str:
 
 
 def fit_loss(s: "Session") -> dict[str, Any]:
-    """Extra fit arguments for the loaded task: {"loss_fn": "logistic"} for classification, else {}."""
+    """Extra fit arguments for the loaded task: {"loss_fn": "logistic_smoothed"} for classification, else {}."""
     loss = TASK_LOSS.get(s.task)
     return {} if loss is None else {"loss_fn": loss}

@@ -116,19 +116,35 @@ def test_model_width_mismatch_refuses_presets_and_outputs():
         w2.set_data(preset="product")
 
 
-def test_classification_trains_with_the_logistic_loss_from_the_page():
+def test_classification_trains_with_the_smoothed_logistic_loss_from_the_page():
     w = KANWidget(KAN([2, 4, 1], grid=5, k=3, seed=0))
     command(w, "set_data", **{**PAGE_ARGS, "formula": None, "preset": "xor", "n_train": 200})
     assert w._session.task == "classification" and w.data_source["task"] == "classification"
-    command(w, "train", steps=8, opt="LBFGS", lr=1.0, lamb=0.0, update_grid=True)
+    # the page is told the smoothing and the loss's floor: the entropy of a label 0.005 / 0.995 (nats)
+    assert w.data_source["smoothing"] == 0.01
+    assert w.data_source["loss_floor"] == pytest.approx(-(0.005 * np.log(0.005) + 0.995 * np.log(0.995)), rel=1e-12)
+    command(w, "train", steps=30, opt="LBFGS", lr=1.0, lamb=0.0, update_grid=True)
     wait_until(lambda: not w.training, 300)
     assert w.error == ""
     d = w.model.data
     assert accuracy(w.model(d["test_input"]), d["test_label"]) >= 0.95
-    # the logistic loss, not MSE: the recorded train loss is the mean BCE of the final model
-    logits = w.model(d["train_input"])
-    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, d["train_label"])
+    # the logistic loss on smoothed labels, not MSE: the recorded train loss is that mean BCE of the final model
+    logits = w.model(d["train_input"]).detach()
+    t = d["train_label"] * 0.99 + 0.005
+    p = torch.sigmoid(logits)
+    bce = -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).mean()
     assert w.model.history[-1].metrics["train_loss"] == pytest.approx(float(bce), rel=1e-3, abs=1e-9)
+    # separable data: the loss stops at its floor with logits near log(199) = 5.29, not growing without end
+    assert float(bce) >= w.data_source["loss_floor"] - 1e-12
+    assert float(logits.abs().max()) < 12
     # the status after the fit says how many points land on the right side (the sign of the logit)
     shares = [accuracy(w.model(d[f"{p}_input"]), d[f"{p}_label"]) for p in ("train", "test")]
     assert f"accuracy train {shares[0]:.0%} / test {shares[1]:.0%}" in w.status["text"], w.status
+
+
+def test_data_given_to_the_constructor_is_the_users_own():
+    data = create_dataset(lambda x: x[:, [0]] * x[:, [1]], n_var=2, train_num=30, test_num=10, seed=0)
+    w = KANWidget(KAN([2, 3, 1], grid=3, k=3, seed=0), data)
+    src = w.data_source
+    assert src["kind"] == "python" and src["n_train"] == 30 and src["n_test"] == 10 and src["n_var"] == 2
+    assert "smoothing" not in src and w._session.task == "regression"     # the page lists it as "your data"
