@@ -12,6 +12,7 @@ import inspect
 import math
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,11 @@ from kanwidget.core.checks import check_bool, check_float, check_int
 from kanwidget.core.data import validate_dataset
 from kanwidget.core.network.history import OperationCancelled
 from kanwidget.core.numerics.symbolic import get_functions
-from kanwidget.core.operations import discovery_shapes
+from kanwidget.core.operations import (
+    discovery_classification,
+    discovery_shapes,
+    discovery_task,
+)
 from kanwidget.core.operations import formula as formula_ops
 from kanwidget.core.operations.discovery_report import (
     DiscoveryReport,
@@ -35,6 +40,7 @@ from kanwidget.core.operations.discovery_report import (
     target_values,
 )
 from kanwidget.core.operations.discovery_shapes import SHAPES
+from kanwidget.core.operations.discovery_task import Task
 from kanwidget.core.operations.fit_convergence import ConvergenceStop
 
 if TYPE_CHECKING:
@@ -55,7 +61,8 @@ def discover(model: KAN, dataset: dict, lib: Sequence[str] | None = None, steps:
              target: Callable[[torch.Tensor], Any] | None = None, seed: int = 0, fresh_num: int = 1000,
              prune: bool = True, snap: bool = True, iterative: bool = True, n_digit: int = 4,
              verbose: bool = True, callbacks: Sequence[Callable[[Any], Any]] | None = None,
-             stop: threading.Event | None = None, shapes: Sequence[str] = SHAPES) -> DiscoveryReport:
+             stop: threading.Event | None = None, shapes: Sequence[str] = SHAPES, loss_fn: str | None = None,
+             min_accuracy: float = 0.95) -> DiscoveryReport:
     """Run the reference workflow on `dataset` and report whether a formula was recovered.
 
     shapes: the model shapes tried in order (discovery_shapes.py): "product" (y = c*f_1(x_1)*...*f_n(x_n) + d,
@@ -73,6 +80,13 @@ def discover(model: KAN, dataset: dict, lib: Sequence[str] | None = None, steps:
     symbolic fit has R² < r2_threshold is named. iterative: auto_symbolic's most-certain-edge-first mode;
     snap: snap_symbolic's simple constants. callbacks go to every fit. stop (or model.stop_training())
     cancels: the model is left at the last completed step's version and the report says "cancelled".
+    loss_fn: None / "mse" fits and judges as above (regression); "logistic" / "bce" is classification
+    (one output, labels 0/1; discovery_task.py): every fit uses the logistic loss, the formula is the
+    model's logit (P(label 1) = sigmoid(formula)), and it is recovered when it classifies at least
+    `min_accuracy` of the held-out points correctly and at most 1 point fewer than the spline model it
+    was read from (and likewise on fresh points against `target`, a 0/1 labelling, when given); the
+    report gives held-out accuracy and log-loss. With loss_fn None on labels that are all 0/1, the fit
+    stays a regression but discover warns (UserWarning) and the report's notes say so.
     """
     opts = {"steps": check_int("steps", steps, 1, 1_000_000), "lamb": check_float("lamb", lamb, 0.0),
             "grid": None if grid is None else check_int("grid", grid, 1),
@@ -82,7 +96,8 @@ def discover(model: KAN, dataset: dict, lib: Sequence[str] | None = None, steps:
             "seed": check_int("seed", seed, 0, 2 ** 63 - 1), "fresh_num": check_int("fresh_num", fresh_num, 1, 10 ** 7),
             "prune": check_bool("prune", prune), "snap": check_bool("snap", snap),
             "iterative": check_bool("iterative", iterative), "n_digit": check_int("n_digit", n_digit, 0, 300),
-            "verbose": check_bool("verbose", verbose)}
+            "verbose": check_bool("verbose", verbose),
+            "min_accuracy": check_float("min_accuracy", min_accuracy, 0.0, 1.0)}
     shapes = discovery_shapes.check_shapes(shapes)
     if target is not None and not callable(target):
         raise TypeError(f"target must be a function of an (N, n_var) tensor, got {type(target).__name__}")
@@ -90,6 +105,9 @@ def discover(model: KAN, dataset: dict, lib: Sequence[str] | None = None, steps:
         get_functions(lib)      # unknown names raise here, naming them
         lib = list(lib)
     data = validate_dataset(dataset, model.width[0], model.width[-1], dtype=model.dtype, device=model.device)
+    task = discovery_task.resolve_task(loss_fn, data, model.width[-1])
+    if task.hint:
+        warnings.warn(f"discover: {task.hint}", UserWarning, stacklevel=2)
     stop = stop if stop is not None else threading.Event()
     started = time.perf_counter()
     with model.lineage.begin("discover", total=len(PLAN), stop=stop, unit="step") as activity:
@@ -100,7 +118,7 @@ def discover(model: KAN, dataset: dict, lib: Sequence[str] | None = None, steps:
                 continue
             if opts["verbose"]:
                 print(f"[discover] shape '{shape}': {discovery_shapes.DESCRIPTIONS[shape]}", flush=True)
-            run = _Pipeline(candidate, dataset, data, lib, opts, callbacks, stop, shape, activity, model.lineage)
+            run = _Pipeline(candidate, dataset, data, lib, opts, callbacks, stop, shape, activity, model.lineage, task)
             report = run.execute(target)
             tried.append((shape, report))
             if report.cancelled or _holds(report):
@@ -109,12 +127,18 @@ def discover(model: KAN, dataset: dict, lib: Sequence[str] | None = None, steps:
 
 
 def _held_out_error(report: DiscoveryReport) -> float:
-    """The report's worst relative RMSE on the held-out test data (inf when there is no formula)."""
-    errors = [c.test_relative for c in report.checks]
+    """The report's worst relative RMSE on the held-out test data (a classification: the formula's error
+    rate there); inf when there is no formula."""
+    if report.task == "classification":
+        errors = [1.0 - c.test_accuracy if c.test_accuracy is not None else math.inf for c in report.checks]
+    else:
+        errors = [c.test_relative for c in report.checks]
     return max(errors) if errors and len(errors) == len(report.formulas) else math.inf
 
 
 def _holds(report: DiscoveryReport) -> bool:
+    if report.task == "classification":     # accuracy vs the spline model's (and vs the target when given)
+        return report.recovered
     return _held_out_error(report) <= report.tolerance and all(not c.non_finite for c in report.checks)
 
 
@@ -137,8 +161,10 @@ class _Pipeline:
 
     def __init__(self, model: KAN, dataset: dict, data: dict, lib: list[str] | None, opts: dict,
                  callbacks: Sequence[Callable[[Any], Any]] | None, stop: threading.Event, shape: str,
-                 activity: Any, progress_lineage: Any) -> None:
+                 activity: Any, progress_lineage: Any, task: Task) -> None:
         self.model, self.dataset, self.data, self.lib, self.o = model, dataset, data, lib, opts
+        self.task = task
+        self.notes = [task.hint] if task.hint else []
         self.callbacks = list(callbacks or ())
         self.stop = stop
         self.shape = shape
@@ -174,8 +200,11 @@ class _Pipeline:
             self.spline_fit = self.records[-1]
             self._step("auto_symbolic", self._auto_symbolic)
             self._fit("fit", update_grid=False)
-            if o["snap"] and hasattr(self.model, "snap_symbolic"):
+            if o["snap"] and hasattr(self.model, "snap_symbolic") and not self.task.classification:
                 self._step("snap", self._snap)
+            elif o["snap"] and self.task.classification:
+                self._note_once("snap skipped: snap_symbolic judges constants by squared error against the labels, "
+                                "which does not measure a logit")
             self._check_stop()
         except _Cancelled:
             return self._report([], [], [], cancelled=True)
@@ -197,30 +226,38 @@ class _Pipeline:
         if result is not None:
             self.model = result
         note, self.note = note or self.note, ""
-        train, test = self._rmse("train"), self._rmse("test")
-        relative = test / max(self.std)
-        stuck = relative > STUCK_FACTOR * self.o["fit_threshold"]
-        rough = relative > self.o["fit_threshold"] and name != "fit (sparse)"   # sparsity costs accuracy there
+        (train, train_acc), (test, test_acc) = self._measure("train"), self._measure("test")
+        if self.task.classification:
+            stuck = test_acc <= self._majority
+            rough = test_acc < self.o["min_accuracy"] and name != "fit (sparse)"
+            what = f"held-out accuracy {discovery_task.pct(test_acc)}" + (
+                " (no better than guessing the majority class)" if stuck else "")
+        else:
+            relative = test / max(self.std)
+            stuck = relative > STUCK_FACTOR * self.o["fit_threshold"]
+            rough = relative > self.o["fit_threshold"] and name != "fit (sparse)"   # sparsity costs accuracy there
+            what = f"test RMSE is {_pct(relative)} of the target's std"
         if name.startswith("fit") and self.spline_fit is None and (stuck or rough):
             word = "stuck" if stuck else "rough fit"
-            note = (note + "; " if note else "") + f"{word}: test RMSE is {_pct(relative)} of the target's std"
-        record = StepRecord(name, seconds, train, test, self.model.lineage.current, note)
+            note = (note + "; " if note else "") + f"{word}: {what}"
+        record = StepRecord(name, seconds, train, test, self.model.lineage.current, note, train_acc, test_acc)
         self.records.append(record)
         self.activity.done += 1
         self.activity.total = max(self.activity.total, self.activity.done + 1)
         self.progress_lineage.emit("progress", self.activity)
         if self.o["verbose"]:
-            print(f"[discover] {self.shape:<8}{name:<14}{seconds:>7.2f} s   train {train:.3e}   test {test:.3e}"
-                  f"{'   ' + note if note else ''}", flush=True)
+            print(f"[discover] {self.shape:<8}{record.text()}{'   ' + note if note else ''}", flush=True)
         return record
 
     def _fit(self, name: str, lamb: float = 0.0, update_grid: bool = True) -> None:
         before = self.model.lineage.current
-        converged = ConvergenceStop(self.stop, self.std, self.o["fit_threshold"])
+        # a classification's fit reports the log-loss (nats): its convergence is judged on that scale
+        converged = ConvergenceStop(self.stop, [1.0] if self.task.classification else self.std, self.o["fit_threshold"])
+        loss = {"loss_fn": self.task.loss_fn} if self.task.classification else {}
 
         def body(m: KAN) -> None:
             m.fit(self.dataset, opt="LBFGS", steps=self.o["steps"], lamb=lamb, verbose=False, update_grid=update_grid,
-                  callbacks=[*self.callbacks, converged], stop=converged.event)
+                  callbacks=[*self.callbacks, converged], stop=converged.event, **loss)
             if self.stop.is_set() or (converged.event.is_set() and not converged.reason):
                 self.model = m.checkout(before)   # cancelled inside the fit: back to the last completed step
                 raise _Cancelled
@@ -230,6 +267,8 @@ class _Pipeline:
 
     def _prune(self, m: KAN) -> KAN | None:
         try:
+            if self.task.classification:    # prune()'s one-node trial refits with squared error: pykan's rule only
+                return m.prune(node_th=1e-2)
             return m.prune()
         except ValueError as exc:  # pruning would cut every path to an output: keep the model
             self.note = f"not pruned: {exc}"
@@ -238,7 +277,10 @@ class _Pipeline:
     def _auto_symbolic(self, m: KAN) -> None:
         kwargs: dict[str, Any] = {"lib": self.lib, "r2_threshold": 0.0, "verbose": 0, "stop": self.stop,
                                   "x": _subsample(self.data["train_input"], SYMBOLIC_SAMPLES)}
-        if self.o["iterative"] and "iterative" in inspect.signature(m.auto_symbolic).parameters:
+        if self.o["iterative"] and self.task.classification:
+            self._note_once("auto_symbolic ran in one pass: its iterative mode refits with squared error, "
+                            "which does not fit a logit")
+        elif self.o["iterative"] and "iterative" in inspect.signature(m.auto_symbolic).parameters:
             kwargs["iterative"] = True
         scores, _ = m.attribution(self.data["train_input"])
         share = [(sc / max(float(sc.sum()), 1e-300)).tolist() for sc in scores]
@@ -248,10 +290,26 @@ class _Pipeline:
     def _snap(self, m: KAN) -> None:
         self.snapped = list(m.snap_symbolic(stop=self.stop))
 
-    def _rmse(self, part: str) -> float:
+    def _note_once(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    @property
+    def _majority(self) -> float:
+        return discovery_task.majority_share(self.data["test_label"].detach().cpu().double().numpy())
+
+    def _measure(self, part: str, model: KAN | None = None) -> tuple[float, float | None]:
+        """(RMSE, None) on the train or test part; a classification: (log-loss, accuracy)."""
         with torch.no_grad():
-            pred = self.model(self.data[f"{part}_input"])
-            return float(torch.sqrt(torch.mean((pred - self.data[f"{part}_label"]) ** 2)))
+            pred = (model or self.model)(self.data[f"{part}_input"])
+            labels = self.data[f"{part}_label"]
+            if not self.task.classification:
+                return float(torch.sqrt(torch.mean((pred - labels) ** 2))), None
+            z, y = pred.detach().cpu().double().numpy(), labels.detach().cpu().double().numpy()
+            return discovery_task.log_loss(z, y), discovery_task.accuracy(z, y)
+
+    def _rmse(self, part: str) -> float:
+        return self._measure(part)[0]
 
     # --------------------------------------------------------------- verdict
     def _formulas(self) -> tuple[list[Any], list[Any]]:
@@ -273,12 +331,24 @@ class _Pipeline:
         t0 = time.perf_counter()
         formulas, variables = self._formulas()
         try:
-            checks = self._check(formulas, variables, target)
+            if self.task.classification:
+                version = self.spline_fit.version if self.spline_fit is not None else None
+                checks = discovery_classification.check_all(formulas, variables, self.model, version, self.data,
+                                                            target, self.o)
+            else:
+                checks = self._check(formulas, variables, target)
         except ValueError as exc:   # spline edges left in the formula
             return self._report(formulas, variables, [], message=f"not recovered: {exc}")
-        self.records.append(StepRecord("formula", time.perf_counter() - t0, self._rmse("train"),
-                                       self._rmse("test"), self.model.lineage.current))
-        return self._report(formulas, variables, checks, message=self._message(formulas, checks, target))
+        (train, train_acc), (test, test_acc) = self._measure("train"), self._measure("test")
+        self.records.append(StepRecord("formula", time.perf_counter() - t0, train, test, self.model.lineage.current,
+                                       "", train_acc, test_acc))
+        if self.task.classification:
+            message = discovery_classification.message(formulas, checks, self.spline_fit, self.edges, self.o,
+                                                       target is not None, self._majority)
+        else:
+            message = self._message(formulas, checks, target)
+        return self._report(formulas, variables, checks, message=message)
+
 
     def _check(self, formulas: list[Any], variables: list[Any], target: Callable | None) -> list[OutputCheck]:
         x_test = self.data["test_input"]
@@ -335,7 +405,10 @@ class _Pipeline:
         report = DiscoveryReport(formulas, variables, checks, self.edges, self.model, self.records,
                                  recovered=message.startswith("recovered"), message=message, cancelled=cancelled,
                                  tolerance=self.o["tolerance"], snapped=self.snapped,
-                                 seconds=time.perf_counter() - self.started, shape=self.shape)
+                                 seconds=time.perf_counter() - self.started, shape=self.shape, task=self.task.kind,
+                                 loss_fn=self.task.loss_fn,
+                                 min_accuracy=self.o["min_accuracy"] if self.task.classification else None,
+                                 notes=list(self.notes))
         if self.o["verbose"]:
             print(f"[discover] {self.shape}: {message}", flush=True)
         return report

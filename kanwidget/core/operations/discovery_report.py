@@ -28,13 +28,28 @@ else:
 
 @dataclass(frozen=True)
 class StepRecord:
-    """One completed pipeline step: its name, wall time, RMSE after it and the version it left."""
+    """One completed pipeline step: its name, wall time, error after it and the version it left.
+
+    train_rmse / test_rmse: the fit's error -- the RMSE for a regression, the log-loss (mean binary
+    cross-entropy of the logits, nats) for a classification, which also has the accuracies (share of
+    points classified right; None for a regression)."""
     name: str
     seconds: float
     train_rmse: float
     test_rmse: float
     version: int | None
     note: str = ""
+    train_accuracy: float | None = None
+    test_accuracy: float | None = None
+
+    def text(self) -> str:
+        """The step's log line."""
+        if self.test_accuracy is None:
+            errors = f"train {self.train_rmse:.3e}   test {self.test_rmse:.3e}"
+        else:
+            errors = (f"log-loss train {self.train_rmse:.3e} test {self.test_rmse:.3e}   accuracy train "
+                      f"{_acc(self.train_accuracy)} test {_acc(self.test_accuracy)}")
+        return f"{self.name:<16}{self.seconds:>7.2f} s   {errors}"
 
 
 @dataclass(frozen=True)
@@ -51,12 +66,22 @@ class EdgeFit:
 @dataclass(frozen=True)
 class OutputCheck:
     """How one output's printed formula holds: RMSE on the test inputs (and on fresh points against the
-    known target), absolute and relative to the target's std; None where not measured."""
+    known target), absolute and relative to the target's std; None where not measured.
+
+    A classification (the formula is a logit) is measured by accuracy and log-loss instead: the formula's
+    and the fitted spline model's on the test data (and, with a target, their accuracy on fresh points);
+    test_rmse / test_relative are NaN there."""
     test_rmse: float
     test_relative: float
     fresh_rmse: float | None = None
     fresh_relative: float | None = None
     non_finite: int = 0
+    test_accuracy: float | None = None
+    model_test_accuracy: float | None = None
+    test_log_loss: float | None = None
+    model_test_log_loss: float | None = None
+    fresh_accuracy: float | None = None
+    model_fresh_accuracy: float | None = None
 
 
 @dataclass(repr=False)
@@ -77,6 +102,10 @@ class DiscoveryReport:
     seconds: float = 0.0
     shape: str = "model"      # the model shape the formula was read from (see discovery_shapes.py)
     tried: list[tuple[str, float, str]] = field(default_factory=list)   # (shape, held-out error, message) each
+    task: str = "regression"  # or "classification" (loss_fn logistic: the formula is a logit, judged by accuracy)
+    loss_fn: str | None = None   # the loss every fit used (None: squared error)
+    min_accuracy: float | None = None    # classification: the held-out accuracy a recovered formula reaches
+    notes: list[str] = field(default_factory=list)   # remarks on the run (binary labels fitted as a regression, ...)
 
     @property
     def formula(self) -> Any:
@@ -84,12 +113,18 @@ class DiscoveryReport:
         return self.formulas[0] if self.formulas else None
 
     def __str__(self) -> str:
-        lines = [self.message]
+        lines = [self.message] + [f"note: {n}" for n in self.notes]
+        classifying = self.task == "classification"
         for k, expr in enumerate(self.formulas):
             head = "formula" if self.recovered else "formula (NOT verified)"
             name = f"y_{k + 1}" if len(self.formulas) > 1 else "y"
-            lines.append(f"{head}: {name} = {expr}")
+            if classifying:
+                head, name = head.replace("formula", "logit formula"), "logit"
+            lines.append(f"{head}: {name} = {expr}" + ("   (P(label 1) = sigmoid(logit))" if classifying else ""))
         for k, check in enumerate(self.checks):
+            if classifying:
+                lines.append(_classification_line(check))
+                continue
             where = f"output {k + 1}: " if len(self.checks) > 1 else ""
             text = f"  {where}test RMSE {check.test_rmse:.3e} ({_percent(check.test_relative)} of the target's std)"
             if check.fresh_rmse is not None:
@@ -104,13 +139,14 @@ class DiscoveryReport:
             lines.append(f"snapped constants: {len(self.snapped)}")
         if len(self.tried) > 1:
             lines.append("shapes tried: " + "; ".join(
-                f"{s} (held-out RMSE {_percent(err)} of the target's std)" for s, err, _ in self.tried)
+                (f"{s} (held-out error rate {_acc(err)})" if classifying else
+                 f"{s} (held-out RMSE {_percent(err)} of the target's std)") for s, err, _ in self.tried)
                 + f"; kept: {self.shape}")
-        lines.append(f"steps ({self.seconds:.1f} s, shape {self.shape}):")
+        loss = f", loss {self.loss_fn}" if self.loss_fn else ""
+        lines.append(f"steps ({self.seconds:.1f} s, shape {self.shape}{loss}):")
         for s in self.steps:
             note = f"  [{s.note}]" if s.note else ""
-            lines.append(f"  {s.name:<16}{s.seconds:>7.2f} s   train {s.train_rmse:.3e}   test {s.test_rmse:.3e}"
-                         f"   v{s.version}{note}")
+            lines.append(f"  {s.text()}   v{s.version}{note}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -118,6 +154,25 @@ class DiscoveryReport:
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text("DiscoveryReport(...)" if cycle else str(self))
+
+
+def _acc(value: float | None) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{100 * value:.1f}%"
+
+
+def _classification_line(check: OutputCheck) -> str:
+    text = (f"  held-out accuracy {_acc(check.test_accuracy)} (fitted spline model {_acc(check.model_test_accuracy)})"
+            f"; log-loss {_loss(check.test_log_loss)} (model {_loss(check.model_test_log_loss)})")
+    if check.fresh_accuracy is not None:
+        text += (f"; fresh points vs target: accuracy {_acc(check.fresh_accuracy)} (model "
+                 f"{_acc(check.model_fresh_accuracy)})")
+    if check.non_finite:
+        text += f"; not finite on {check.non_finite} points"
+    return text
+
+
+def _loss(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
 
 
 def _importance(edge: EdgeFit) -> str:
