@@ -10,8 +10,9 @@
   It counts as recovered when it classifies at least `min_accuracy` of the held-out points correctly and
   at most ACCURACY_SLACK (1 point) fewer than the spline model it was read from.
 
-With loss_fn not given (None) the fit stays a regression even when every label is 0 or 1 (results do not
-change with the data's values), but discover warns and the report carries the hint (`binary_hint`).
+With loss_fn not given (None) the fit stays a regression even when every label is 0 or 1 (the same call
+gives the same fit whatever the labels), but discover warns (UserWarning) and the report's notes carry
+BINARY_HINT; loss_fn="mse" is the same regression without the warning.
 """
 from __future__ import annotations
 
@@ -61,8 +62,8 @@ def resolve_task(loss_fn: Any, data: dict[str, Tensor], n_out: int) -> Task:
     """
     classifying = sorted(name for name, fn in LOSSES.items() if fn is not None)
     names = ["mse", *classifying]
-    if loss_fn is None or loss_fn == "mse":
-        return Task("regression", None, BINARY_HINT if is_binary(data, n_out) else "")
+    if loss_fn is None or loss_fn == "mse":    # an explicit "mse" is a choice: no hint
+        return Task("regression", None, BINARY_HINT if loss_fn is None and is_binary(data, n_out) else "")
     if not isinstance(loss_fn, str):
         raise TypeError(f"loss_fn must be None or one of {names} (discover judges the formula by the loss's "
                         f"kind, so a callable is not accepted), got {type(loss_fn).__name__}")
