@@ -101,7 +101,8 @@ class DiscoveryReport:
     snapped: list[Any] = field(default_factory=list)
     seconds: float = 0.0
     shape: str = "model"      # the model shape the formula was read from (see discovery_shapes.py)
-    tried: list[tuple[str, float, str]] = field(default_factory=list)   # (shape, held-out error, message) each
+    # (shape, held-out error, message) each; the error: relative RMSE (regression) or error rate (classification)
+    tried: list[tuple[str, float, str]] = field(default_factory=list)
     task: str = "regression"  # or "classification" (loss_fn logistic: the formula is a logit, judged by accuracy)
     loss_fn: str | None = None   # the loss every fit used (None: squared error)
     min_accuracy: float | None = None    # classification: the held-out accuracy a recovered formula reaches

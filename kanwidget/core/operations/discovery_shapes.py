@@ -9,7 +9,9 @@
   with one input, y = c*f(a*x + b) + d (width [1, 1]: g(f(x)) alone would not say which curve is f).
 - "model": the model as given, through the full pipeline (sparse fit, prune, ...).
 A shape applies to one-output data only ("product" also needs n >= 2); the new models take the given
-model's grid, k, seed, dtype, device and variable names.
+model's grid, k, seed, dtype, device and variable names. Classification (discover's loss_fn="logistic") uses
+the same shapes: their one output is the logit, fitted with the logistic loss (a product of bumps draws a
+closed boundary, a sum g(f_1 + f_2) a boundary like x_2 = sin(pi*x_1)).
 """
 from __future__ import annotations
 
