@@ -121,39 +121,9 @@ def discover(model: KAN, dataset: dict, lib: Sequence[str] | None = None, steps:
             run = _Pipeline(candidate, dataset, data, lib, opts, callbacks, stop, shape, activity, model.lineage, task)
             report = run.execute(target)
             tried.append((shape, report))
-            if report.cancelled or _holds(report):
+            if report.cancelled or discovery_shapes.holds(report):
                 break
-        return _choose(tried, opts, started)
-
-
-def _held_out_error(report: DiscoveryReport) -> float:
-    """The report's worst relative RMSE on the held-out test data (a classification: the formula's error
-    rate there); inf when there is no formula."""
-    if report.task == "classification":
-        errors = [1.0 - c.test_accuracy if c.test_accuracy is not None else math.inf for c in report.checks]
-    else:
-        errors = [c.test_relative for c in report.checks]
-    return max(errors) if errors and len(errors) == len(report.formulas) else math.inf
-
-
-def _holds(report: DiscoveryReport) -> bool:
-    if report.task == "classification":     # accuracy vs the spline model's (and vs the target when given)
-        return report.recovered
-    return _held_out_error(report) <= report.tolerance and all(not c.non_finite for c in report.checks)
-
-
-def _choose(tried: list[tuple[str, DiscoveryReport]], opts: dict, started: float) -> DiscoveryReport:
-    """The first shape whose formula holds on held-out data, else the lowest held-out error (earlier shapes,
-    being simpler, win ties); its report carries what every tried shape gave."""
-    shape, report = tried[-1]
-    if not (report.cancelled or _holds(report)):
-        shape, report = min(tried, key=lambda t: _held_out_error(t[1]))
-    report.shape = shape
-    report.tried = [(s, _held_out_error(r), r.message) for s, r in tried]
-    report.seconds = time.perf_counter() - started
-    if len(tried) > 1 and opts["verbose"]:
-        print(f"[discover] kept shape '{shape}' of {[s for s, _ in tried]}", flush=True)
-    return report
+        return discovery_shapes.choose(tried, opts["verbose"], started)
 
 
 class _Pipeline:

@@ -1,4 +1,4 @@
-"""The model shapes `KAN.discover` tries, simplest first, before the model's own width.
+"""The model shapes `KAN.discover` tries, simplest first, before the model's own width, and the choice among them.
 
 - "product": y = c * f_1(x_1) * ... * f_n(x_n) + d -- width [n, [0, 1], 1] with mult_arity n, factor k fed by
   input k only, the output edge fixed to x (an affine map). Most laws of physics are such monomials
@@ -15,6 +15,8 @@ closed boundary, a sum g(f_1 + f_2) a boundary like x_2 = sin(pi*x_1)).
 """
 from __future__ import annotations
 
+import math
+import time
 from typing import TYPE_CHECKING
 
 import torch
@@ -22,6 +24,7 @@ from torch import Tensor
 
 if TYPE_CHECKING:
     from kanwidget.core.network.model import KAN
+    from kanwidget.core.operations.discovery_report import DiscoveryReport
 
 SHAPES = ("product", "sum", "model")
 DESCRIPTIONS = {"product": "y = c*f_1(x_1)*...*f_n(x_n) + d", "sum": "y = g(f_1(x_1) + ... + f_n(x_n))",
@@ -58,3 +61,36 @@ def build(model: KAN, shape: str, x_train: Tensor) -> KAN | None:
     new.layers[1].set_symbolic(0, 0, "x", torch.tensor([1.0, 0.0, 1.0, 0.0]))
     new.update_grid_from_samples(x_train)
     return new
+
+
+# ------------------------------------------------------------ choosing among the shapes tried
+def held_out_error(report: DiscoveryReport) -> float:
+    """The report's worst relative RMSE on the held-out test data (a classification: the formula's error
+    rate there); inf when there is no formula."""
+    if report.task == "classification":
+        errors = [1.0 - c.test_accuracy if c.test_accuracy is not None else math.inf for c in report.checks]
+    else:
+        errors = [c.test_relative for c in report.checks]
+    return max(errors) if errors and len(errors) == len(report.formulas) else math.inf
+
+
+def holds(report: DiscoveryReport) -> bool:
+    """Whether the report's formula holds on the held-out data (within its tolerance, or as accurate as the
+    spline model for a classification)."""
+    if report.task == "classification":     # accuracy vs the spline model's (and vs the target when given)
+        return report.recovered
+    return held_out_error(report) <= report.tolerance and all(not c.non_finite for c in report.checks)
+
+
+def choose(tried: list[tuple[str, DiscoveryReport]], verbose: bool, started: float) -> DiscoveryReport:
+    """The first shape whose formula holds on held-out data, else the lowest held-out error (earlier shapes,
+    being simpler, win ties); its report carries what every tried shape gave."""
+    shape, report = tried[-1]
+    if not (report.cancelled or holds(report)):
+        shape, report = min(tried, key=lambda t: held_out_error(t[1]))
+    report.shape = shape
+    report.tried = [(s, held_out_error(r), r.message) for s, r in tried]
+    report.seconds = time.perf_counter() - started
+    if len(tried) > 1 and verbose:
+        print(f"[discover] kept shape '{shape}' of {[s for s, _ in tried]}", flush=True)
+    return report
