@@ -59,7 +59,8 @@ def _auto_symbolic(s: "Session", stop: threading.Event, lib: list[str] | None,
 
 
 def _discover(s: "Session", stop: threading.Event, lib: list[str] | None) -> tuple[Any, str]:
-    report = s.model.discover(s.model.data, lib=lib, verbose=False, stop=stop)
+    # classification data from the data panel: the same loss as Train (the report then judges accuracy)
+    report = s.model.discover(s.model.data, lib=lib, verbose=False, stop=stop, **data_panel.fit_loss(s))
     _follow(s, report.model)
     return report, report.message
 

@@ -40,3 +40,15 @@ def test_discover_from_the_page_runs_in_the_background_and_says_when_it_fails(mo
         assert "not recovered" in w.status["text"]                    # sin cannot be written with x and x^2
     finally:
         w.close()
+
+
+def test_discover_on_a_classification_preset_uses_the_logistic_loss_and_judges_accuracy():
+    w = KANWidget(KAN(width=[2, 3, 1], grid=3, seed=0))
+    try:
+        w.set_data(preset="two_blobs", n_train=200, test_fraction=0.3, seed=0)
+        report = w.discover(lib=["x", "x^2", "sin", "exp"])
+        assert report.task == "classification" and "logistic" in report.loss_fn
+        assert report.checks and report.checks[0].test_accuracy is not None
+        assert "accuracy" in report.message
+    finally:
+        w.close()
