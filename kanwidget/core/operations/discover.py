@@ -222,7 +222,8 @@ class _Pipeline:
     def _fit(self, name: str, lamb: float = 0.0, update_grid: bool = True) -> None:
         before = self.model.lineage.current
         # a classification's fit reports the log-loss (nats): its convergence is judged on that scale
-        converged = ConvergenceStop(self.stop, [1.0] if self.task.classification else self.std, self.o["fit_threshold"])
+        converged = ConvergenceStop(self.stop, [1.0] if self.task.classification else self.std, self.o["fit_threshold"],
+                                    "log-loss" if self.task.classification else "RMSE")
         loss = {"loss_fn": self.task.loss_fn} if self.task.classification else {}
 
         def body(m: KAN) -> None:

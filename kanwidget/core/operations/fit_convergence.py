@@ -22,8 +22,10 @@ MACHINE_FACTOR = 1e3     # RMSE <= MACHINE_FACTOR * eps * spread is machine prec
 class ConvergenceStop:
     """Callback for fit(callbacks=[...], stop=cb.event); `reason` is "" unless it ended the fit."""
 
-    def __init__(self, cancel: threading.Event, spreads: list[float], fit_threshold: float = 1e-2) -> None:
+    def __init__(self, cancel: threading.Event, spreads: list[float], fit_threshold: float = 1e-2,
+                 loss_name: str = "RMSE") -> None:
         self.event = threading.Event()
+        self.loss_name = loss_name          # what fit's train_loss is: RMSE, or the log-loss of a classification
         self.cancel = cancel
         self.scale = max(spreads) if spreads else 1.0
         self.fit_threshold = fit_threshold
@@ -43,7 +45,7 @@ class ConvergenceStop:
             reason = "the loss is at machine precision"
         elif len(self.losses) > WINDOW and loss <= self.fit_threshold * self.scale \
                 and loss >= (1.0 - MIN_GAIN) * self.losses[-1 - WINDOW] and not getattr(info, "stall", ""):
-            reason = f"converged (RMSE {loss:.3g} improved by < {MIN_GAIN:.1%} over {WINDOW} steps)"
+            reason = f"converged ({self.loss_name} {loss:.3g} improved by < {MIN_GAIN:.1%} over {WINDOW} steps)"
         if reason and info.step < info.steps:
             self.reason, self.step = reason, info.step
             self.event.set()
