@@ -105,6 +105,17 @@ export async function dataviewChecks(p, base, check) {
   check(await p.locator(".kw-dv-nodefig").isVisible() && /output y_1/.test(await p.locator(".kw-dv-nodefig canvas").getAttribute("aria-label")),
     "thumbnails: End then Space enlarges the output node");
   await p.keyboard.press("Escape");
+  // presentation mode keeps the nodes' keyboard buttons (everything else but Train / Pause / Step / Next goes)
+  await p.evaluate(() => { window.model.set("presenting", true); window.model.save_changes?.(); });
+  await p.waitForTimeout(100);
+  const nodeButtons = await p.locator(".kw-thumb-btn").evaluateAll((bs) => bs.filter((b) => b.getClientRects().length > 0).length);
+  await p.locator(".kw-thumb-btn").first().focus();
+  await p.keyboard.press("Enter");
+  check(nodeButtons > 0 && await p.locator(".kw-dv-nodefig").isVisible(),
+    `thumbnails: in presentation mode Enter on a node still enlarges it (${nodeButtons} node buttons shown)`);
+  await p.keyboard.press("Escape");
+  await p.evaluate(() => { window.model.set("presenting", false); window.model.save_changes?.(); });
+  await p.waitForTimeout(100);
   const exportBtn = p.getByRole("button", { name: "Export the data view as a PNG image" });
   await p.locator(".kw-dv-node").focus();
   await p.keyboard.press("Tab");                                   // reached with the keyboard
