@@ -115,7 +115,6 @@ def evaluate_with_gradient(model: "KAN", x: Tensor, y: Tensor, lamb: float, lamb
             ctx = _Context((True, *grads, False, False, False, False, False))
             out, std = FusedSplineLayer.forward(ctx, h, layer.coef, layer.scale_sp, layer.scale_base, layer.mask,
                                                 layer.bias, bases, slopes, with_std)
-        ctx.with_std = with_std
         contexts.append((ctx, std))
         inputs.append(h)
         h = out
