@@ -1,10 +1,10 @@
 """One intra-op thread for small problems.
 
 Training a small KAN runs thousands of operations on tensors of a few thousand numbers. Splitting such an
-operation across threads costs more than it saves, and far more when the other cores are busy: with
-torch's default two OpenMP threads, a 20-step sparse fit of a [2,5,1] KAN on 1000 samples took 0.9 s on
-an idle machine here but 6-11 s while another process kept one core busy, against 0.8-1.3 s with one
-thread. `fewer_threads(elements)` runs a block with one thread when its largest tensors hold at most
+operation across threads costs more than it saves, and far more when the other cores are busy. Measured
+here (2 cores), a 50-step sparse fit of a [2,5,1] KAN on 1000 samples: idle machine, one thread 1.57-1.75 s,
+torch's default two OpenMP threads 1.54-2.38 s (2.53-3.15 s with OMP_WAIT_POLICY=PASSIVE); with another
+process keeping one core busy, a 20-step fit took 6-11 s on two threads against 0.8-1.3 s on one. `fewer_threads(elements)` runs a block with one thread when its largest tensors hold at most
 SMALL_ELEMENTS numbers, and restores the setting afterwards.
 """
 from __future__ import annotations
