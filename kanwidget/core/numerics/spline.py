@@ -152,7 +152,7 @@ def _build_table(knots: Tensor, k: int, dtype: torch.dtype, detect_uniform: bool
                    slopes=slopes.reshape(-1, n_bases).to(dtype).contiguous(),
                    origin=origin.unsqueeze(2).expand(-1, -1, kk, -1).reshape(-1, 2).to(dtype).contiguous())
     table.row_offset = (torch.arange(n_in, device=dev) * (n_rows * kk)).unsqueeze(1)
-    if detect_uniform and k >= 1 and n_in > 0 and n_int > 2 * k and UniformKnots.applies(t):
+    if detect_uniform and k >= 1 and n_in > 0 and n_int > 2 * k and UniformKnots.applies(knots):
         table.uniform = UniformKnots(knots, k, _cardinal(k), dtype)
 
     # ---- interval locator: buckets of width <= min spacing / 3 hold at most one knot each
