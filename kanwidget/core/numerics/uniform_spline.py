@@ -22,7 +22,7 @@ __all__ = ["UniformKnots", "uniform_bases"]
 #: knots count as uniform when every spacing is within SPACING_ULPS rounding units of the largest knot of the
 #: mean spacing (a grid made by linspace is). Only float64: in float32 both the position s = (x - t_0)/h (up to
 #: J) and the knots' own deviation from an ideal grid (a few ulps of |t| over h) cost up to eps * J, more than the
-#: general path's local coordinate on fine grids (measured: 3e-6 at J = 100 even with s in float64 vs 1e-7);
+#: general path's local coordinate on fine grids (measured: 3-6e-6 at J = 100, even with s in float64, vs 1e-7);
 #: other dtypes take the general path
 SPACING_ULPS = 8
 
