@@ -1,5 +1,5 @@
-"""L-BFGS (kanwidget.core.numerics.optim): convergence to known minima, the documented tolerances, and
-the same iterates as the reference implementation (the class as it was before its fast paths, kept below)."""
+"""L-BFGS (kanwidget.core.numerics.optim): convergence to known minima, the documented tolerances, its search
+direction against the textbook two-loop recursion written below, and its iterates against torch.optim.LBFGS."""
 from __future__ import annotations
 
 from typing import Callable
@@ -7,7 +7,6 @@ from typing import Callable
 import pytest
 import torch
 from torch import Tensor
-from torch.optim.lbfgs import _strong_wolfe
 
 from kanwidget import KAN, create_dataset
 from kanwidget.core.numerics.optim import LBFGS
@@ -68,32 +67,74 @@ def test_one_flat_tensor_and_several_tensors_take_the_same_iterates():
     assert torch.equal(torch.cat(parts).detach(), flat.detach())
 
 
+def textbook_direction(grad: Tensor, ys: list[Tensor], ss: list[Tensor], h_diag: float) -> Tensor:
+    """-H g by the two-loop recursion as printed in Nocedal & Wright, Alg. 7.4 (pairs oldest first)."""
+    q = -grad.clone()
+    rho = [1.0 / float(y @ s) for y, s in zip(ys, ss)]
+    alpha = [0.0] * len(ys)
+    for i in reversed(range(len(ys))):
+        alpha[i] = rho[i] * float(ss[i] @ q)
+        q = q - alpha[i] * ys[i]
+    r = h_diag * q
+    for i in range(len(ys)):
+        beta = rho[i] * float(ys[i] @ r)
+        r = r + (alpha[i] - beta) * ss[i]
+    return r
+
+
+def _quartic(n: int = 30, seed: int = 2):
+    a, b, _ = _quadratic(n=n, seed=seed)
+    return lambda v: 0.5 * v @ a @ v - b @ v + 0.1 * (v ** 4).sum(), n   # not quadratic: the pairs vary
+
+
 @pytest.mark.parametrize("max_iter", [3, 12, 40])  # history not full, full, wrapped around several times
-def test_same_iterates_and_evaluations_as_the_reference(max_iter):
-    a, b, _ = _quadratic(n=30, seed=2)
-    fn = lambda v: 0.5 * v @ a @ v - b @ v + 0.1 * (v ** 4).sum()  # noqa: E731  (not quadratic: pairs vary)
-    results = []
-    for cls in (LBFGS, ReferenceLBFGS):
-        x = torch.zeros(len(b), dtype=torch.float64, requires_grad=True)
-        count = [0]
-        opt = cls([x], max_iter=max_iter, history_size=10)
-        for _ in range(2):
-            opt.step(_closure_for(x, fn, count))
-        results.append((x.detach().clone(), count[0]))
-    (x_new, n_new), (x_ref, n_ref) = results
-    assert n_new == n_ref
-    assert torch.allclose(x_new, x_ref, rtol=1e-12, atol=1e-14)
+def test_search_direction_is_the_textbook_two_loop_recursion(max_iter):
+    fn, n = _quartic()
+    x = torch.zeros(n, dtype=torch.float64, requires_grad=True)
+    opt = LBFGS([x], max_iter=max_iter, history_size=10)
+    for _ in range(2):
+        opt.step(_closure_for(x, fn))
+    st = opt.state
+    assert len(st["old_dirs"]) == (10 if max_iter > 3 else len(st["old_stps"])) and st["old_dirs"]
+    want = textbook_direction(st["prev_flat_grad"], st["old_dirs"], st["old_stps"], st["H_diag"])
+    torch.testing.assert_close(st["d"], want, rtol=1e-10, atol=1e-14)
 
 
-def test_kan_fit_matches_the_reference_optimiser(float64, monkeypatch):
+def test_iterates_follow_torchs_lbfgs():
+    """torch.optim.LBFGS (strong Wolfe) is the same method: three iterations land on the same point with the same
+    evaluations; run longer, both reach the same minimiser (they differ only in when they stop)."""
+    fn, n = _quartic()
+    runs = []
+    for make in (lambda p, m: LBFGS(p, max_iter=m, history_size=10),
+                 lambda p, m: torch.optim.LBFGS(p, lr=1, max_iter=m, history_size=10, line_search_fn="strong_wolfe",
+                                                tolerance_grad=1e-32, tolerance_change=1e-32)):
+        for max_iter in (3, 40):
+            x = torch.zeros(n, dtype=torch.float64, requires_grad=True)
+            count = [0]
+            opt = make([x], max_iter)
+            for _ in range(2):
+                opt.step(_closure_for(x, fn, count))
+            runs.append((x.detach().clone(), count[0]))
+    (ours3, n3), (ours40, _), (torch3, m3), (torch40, _) = runs
+    assert n3 == m3 and torch.allclose(ours3, torch3, rtol=1e-12, atol=1e-14)
+    assert torch.allclose(ours40, torch40, rtol=0, atol=1e-6)
+    grad = torch.autograd.functional.jacobian(fn, ours40)
+    assert float(grad.abs().max()) < 1e-6                  # and that point is (nearly) the minimiser
+
+
+def test_a_kan_fit_reaches_the_loss_of_torchs_lbfgs(float64, monkeypatch):
+    """20 LBFGS steps of a [2,5,1] fit with ours and with torch.optim.LBFGS in its place end within 5 %."""
     import kanwidget.core.operations.training as training
     data = create_dataset(reference_function, n_var=2)
     losses = []
-    for cls in (LBFGS, ReferenceLBFGS):
-        monkeypatch.setattr(training, "LBFGS", cls)
+    for make in (LBFGS, lambda params, lr, max_iter, history_size: torch.optim.LBFGS(
+            params, lr=lr, max_iter=max_iter, history_size=history_size, line_search_fn="strong_wolfe",
+            tolerance_grad=1e-32, tolerance_change=1e-32)):
+        monkeypatch.setattr(training, "LBFGS", make)
         model = KAN(width=[2, 5, 1], grid=5, seed=0)
         losses.append(model.fit(data, opt="LBFGS", steps=20, verbose=False)["train_loss"][-1])
-    assert losses[0] == pytest.approx(losses[1], rel=1e-9)
+    assert losses[0] == pytest.approx(losses[1], rel=0.05)
+    assert losses[0] < 0.05
 
 
 def test_tolerance_ys_keeps_learning_curvature_at_tiny_loss_scales():
@@ -138,114 +179,3 @@ def test_tolerance_change_stops_once_the_loss_stops_moving():
 def test_history_size_below_one_is_refused():
     with pytest.raises(ValueError, match="history_size"):
         LBFGS([torch.zeros(2, requires_grad=True)], history_size=0)
-
-
-# ------------------------------------------------------------------------------------------------
-# the reference: LBFGS as it was before its fast paths (our own code, kept verbatim for comparison)
-class ReferenceLBFGS:
-    """The optimiser as it was before its fast paths (kept here as the reference). `step(closure)` runs up to `max_iter` iterations, each with a strong-Wolfe line search."""
-
-    def __init__(self, params: list[Tensor], lr: float = 1.0, max_iter: int = 20, max_eval: int | None = None,
-                 tolerance_grad: float = 1e-32, tolerance_change: float = 1e-32, tolerance_ys: float = 1e-32,
-                 history_size: int = 10) -> None:
-        self.group = dict(lr=lr, max_iter=max_iter, max_eval=max_eval or max_iter * 5 // 4,
-                          tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
-                          tolerance_ys=tolerance_ys, history_size=history_size)
-        self._params: list[Tensor] = list(params)
-        self.state: dict = {}
-
-    # --------------------------------------------------------- flat vectors
-    def _flat_grad(self) -> Tensor:
-        return torch.cat([p.grad.reshape(-1) if p.grad is not None else p.new_zeros(p.numel()) for p in self._params])
-
-    def _add_to_params(self, t: float, direction: Tensor) -> None:
-        offset = 0
-        with torch.no_grad():
-            for p in self._params:
-                n = p.numel()
-                p.add_(direction[offset:offset + n].view_as(p), alpha=t)
-                offset += n
-
-    def _set_params(self, values: list[Tensor]) -> None:
-        with torch.no_grad():
-            for p, v in zip(self._params, values):
-                p.copy_(v)
-
-    def _directional_evaluate(self, closure: Callable[[], Tensor], x: list[Tensor], t: float,
-                              d: Tensor) -> tuple[float, Tensor]:
-        self._add_to_params(t, d)
-        loss = float(closure())
-        flat_grad = self._flat_grad()
-        self._set_params(x)
-        return loss, flat_grad
-
-    # ------------------------------------------------------------------ step
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Tensor]) -> Tensor:  # type: ignore[override]
-        closure = torch.enable_grad()(closure)
-        group = self.group
-        lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
-        tol_grad, tol_change, tol_ys = group["tolerance_grad"], group["tolerance_change"], group["tolerance_ys"]
-        history_size = group["history_size"]
-        state = self.state
-        state.setdefault("n_iter", 0)
-
-        orig_loss = closure()
-        loss = float(orig_loss)
-        evals = 1
-        flat_grad = self._flat_grad()
-        if flat_grad.abs().max() <= tol_grad:
-            return orig_loss
-        d, t = state.get("d"), state.get("t")
-        old_dirs, old_stps, ro = state.get("old_dirs", []), state.get("old_stps", []), state.get("ro", [])
-        h_diag, prev_flat_grad = state.get("H_diag", 1.0), state.get("prev_flat_grad")
-
-        n_iter = 0
-        while n_iter < max_iter:
-            n_iter += 1
-            state["n_iter"] += 1
-            if state["n_iter"] == 1:
-                d = -flat_grad
-                old_dirs, old_stps, ro, h_diag = [], [], [], 1.0
-            else:
-                y = flat_grad - prev_flat_grad
-                s = d * t
-                ys = float(y.dot(s))
-                if ys > tol_ys:  # keep the curvature pair
-                    if len(old_dirs) == history_size:
-                        old_dirs.pop(0), old_stps.pop(0), ro.pop(0)
-                    old_dirs.append(y)
-                    old_stps.append(s)
-                    ro.append(1.0 / ys)
-                    h_diag = ys / float(y.dot(y))
-                q = -flat_grad
-                alphas = [0.0] * len(old_dirs)
-                for i in range(len(old_dirs) - 1, -1, -1):
-                    alphas[i] = float(old_stps[i].dot(q)) * ro[i]
-                    q = q.add(old_dirs[i], alpha=-alphas[i])
-                d = q * h_diag
-                for i in range(len(old_dirs)):
-                    beta = float(old_dirs[i].dot(d)) * ro[i]
-                    d = d.add(old_stps[i], alpha=alphas[i] - beta)
-            prev_flat_grad = flat_grad.clone()
-            prev_loss = loss
-            t = min(1.0, 1.0 / float(flat_grad.abs().sum())) * lr if state["n_iter"] == 1 else lr
-            gtd = float(flat_grad.dot(d))
-            if gtd > -tol_change:
-                break
-            x_init = [p.detach().clone() for p in self._params]
-            loss, flat_grad, t, ls_evals = _strong_wolfe(
-                lambda x, step, direction: self._directional_evaluate(closure, x, step, direction),
-                x_init, t, d, loss, flat_grad, gtd)
-            self._add_to_params(t, d)
-            evals += ls_evals
-            if n_iter == max_iter or evals >= max_eval:
-                break
-            if flat_grad.abs().max() <= tol_grad:
-                break
-            if float(d.abs().max()) * abs(t) <= tol_change or abs(loss - prev_loss) < tol_change:
-                break
-
-        state.update(d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=h_diag,
-                     prev_flat_grad=prev_flat_grad)
-        return orig_loss
