@@ -38,15 +38,20 @@ def grid_and_beyond(n_in: int, seed: int = 0) -> torch.Tensor:
                       torch.rand(100, n_in, generator=g, dtype=torch.float64) * 8 - 4])
 
 
-def random_layer(grid: int = 5):
-    """A float64 KANLayer(3, 4) with random coefficients, scales and biases, and edge (1, 2) masked (pruned)."""
-    from kanwidget.core.network.layer import KANLayer
-    layer = KANLayer(3, 4, grid=grid, k=3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    gen = torch.Generator().manual_seed(1)
+def randomise_parameters(layer, gen: torch.Generator) -> None:
+    """Random coefficients (normal), base scales in [-1, 1], spline scales in [0.5, 1.5] and biases (normal)."""
     with torch.no_grad():
         layer.coef.normal_(generator=gen)
         layer.scale_base.uniform_(-1, 1, generator=gen)
         layer.scale_sp.uniform_(0.5, 1.5, generator=gen)
         layer.bias.normal_(generator=gen)
+
+
+def random_layer(grid: int = 5):
+    """A float64 KANLayer(3, 4) with random coefficients, scales and biases, and edge (1, 2) masked (pruned)."""
+    from kanwidget.core.network.layer import KANLayer
+    layer = KANLayer(3, 4, grid=grid, k=3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    randomise_parameters(layer, torch.Generator().manual_seed(1))
+    with torch.no_grad():
         layer.mask[1, 2] = 0.0
     return layer

@@ -16,6 +16,7 @@ from kanwidget import KAN, create_dataset
 from kanwidget.core.numerics.bspline_reference import bspline_basis_reference
 from kanwidget.core.operations import network_objective
 from kanwidget.core.operations.network_objective import applies, evaluate_with_gradient, sparsity_penalty
+from model_helpers import randomise_parameters
 
 
 def reference_penalty(v: torch.Tensor, lamb_l1: float, lamb_entropy: float) -> torch.Tensor:
@@ -44,12 +45,9 @@ def reference_objective(model: KAN, x: torch.Tensor, y: torch.Tensor, lamb: floa
 def randomised(width: list[int], dtype: torch.dtype, seed: int = 0) -> KAN:
     model = KAN(width=width, grid=5, k=3, seed=seed, dtype=dtype)
     gen = torch.Generator().manual_seed(seed + 1)
+    for layer in model.layers:
+        randomise_parameters(layer, gen)
     with torch.no_grad():
-        for layer in model.layers:
-            layer.coef.normal_(generator=gen)
-            layer.scale_base.uniform_(-1, 1, generator=gen)
-            layer.scale_sp.uniform_(0.5, 1.5, generator=gen)
-            layer.bias.normal_(generator=gen)
         model.layers[0].mask[1, 2] = 0.0            # a pruned edge
     return model
 

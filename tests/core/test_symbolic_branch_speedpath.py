@@ -17,6 +17,7 @@ from kanwidget.core.network.symbolic_kernels import has_hand_derivative
 from kanwidget.core.numerics.bspline_reference import bspline_basis_reference
 from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 from kanwidget.core.numerics.symbolic.library import SymbolicFunction
+from model_helpers import randomise_parameters
 
 F64 = torch.float64
 # hand derivatives (sin ... arctan) and autograd fallbacks (sqrt, log, 1/x, tan)
@@ -33,11 +34,8 @@ def mixed_layer(in_dim: int = 5, out_dim: int = 7, only_symbolic: bool = False, 
     one masked symbolic edge; with only_symbolic every edge but one masked edge is symbolic."""
     layer = KANLayer(in_dim, out_dim, grid=5, k=3, generator=gen(0), dtype=dtype)
     g = gen(1)
+    randomise_parameters(layer, g)
     with torch.no_grad():
-        layer.coef.normal_(generator=g)
-        layer.scale_base.uniform_(-1, 1, generator=g)
-        layer.scale_sp.uniform_(0.5, 1.5, generator=g)
-        layer.bias.normal_(generator=g)
         layer.mask[0, 1] = 0.0
         layer.mask[1, 0] = 0.0
     edge = 0
