@@ -33,8 +33,10 @@ from kanwidget.core.operations.discovery_report import (
     EdgeFit,
     OutputCheck,
     StepRecord,
+    accuracy_text,
     evaluate_formula,
     fresh_points,
+    relative_text,
     rmse_of,
     spread,
     target_values,
@@ -200,13 +202,13 @@ class _Pipeline:
         if self.task.classification:
             stuck = test_acc <= self._majority
             rough = test_acc < self.o["min_accuracy"] and name != "fit (sparse)"
-            what = f"held-out accuracy {discovery_task.pct(test_acc)}" + (
+            what = f"held-out accuracy {accuracy_text(test_acc)}" + (
                 " (no better than guessing the majority class)" if stuck else "")
         else:
             relative = test / max(self.std)
             stuck = relative > STUCK_FACTOR * self.o["fit_threshold"]
             rough = relative > self.o["fit_threshold"] and name != "fit (sparse)"   # sparsity costs accuracy there
-            what = f"test RMSE is {_pct(relative)} of the target's std"
+            what = f"test RMSE is {relative_text(relative)} of the target's std"
         if name.startswith("fit") and self.spline_fit is None and (stuck or rough):
             word = "stuck" if stuck else "rough fit"
             note = (note + "; " if note else "") + f"{word}: {what}"
@@ -344,18 +346,18 @@ class _Pipeline:
         if all(e <= tol for e in errors):
             shown = "; ".join(str(f) for f in formulas)
             where = "fresh points vs the target" if target is not None else "the test data"
-            return f"recovered: {shown} (RMSE {_pct(max(errors))} of the target's std on {where})"
+            return f"recovered: {shown} (RMSE {relative_text(max(errors))} of the target's std on {where})"
         bad = [c for c in checks if c.non_finite]
         if bad:
             return f"not recovered: the formula is not finite (or not real) on {bad[0].non_finite} of the check points"
         fit = self.spline_fit
         fit_error = fit.test_rmse / max(self.std) if fit is not None else 0.0
         if fit is not None and fit_error > STUCK_FACTOR * self.o["fit_threshold"]:
-            return (f"not recovered: the fit is stuck at RMSE {fit.test_rmse:.3g} ({_pct(fit_error)} of the target's "
+            return (f"not recovered: the fit is stuck at RMSE {fit.test_rmse:.3g} ({relative_text(fit_error)} of the target's "
                     f"std) after '{fit.name}' before auto_symbolic: the splines never fitted the data, so no formula "
                     "read from them can hold (try another seed, more hidden nodes or steps)")
         if fit is not None and fit_error > self.o["fit_threshold"]:
-            return (f"not recovered: the spline fit only reached RMSE {fit.test_rmse:.3g} ({_pct(fit_error)} of the "
+            return (f"not recovered: the spline fit only reached RMSE {fit.test_rmse:.3g} ({relative_text(fit_error)} of the "
                     f"target's std) after '{fit.name}', above fit_threshold {self.o['fit_threshold']:g}; the curves "
                     "read for auto_symbolic are that rough (try a finer grid or more steps)")
         weak = [e for e in self.edges if e.r2 < self.o["r2_threshold"]]
@@ -364,7 +366,7 @@ class _Pipeline:
             return (f"not recovered: symbolic fit R² {worst.r2:.3g} on edge ({worst.l},{worst.i},{worst.j}) "
                     f"(best: {worst.name}); the library has no function of that shape there"
                     + (f" ({len(weak)} edges below R² {self.o['r2_threshold']})" if len(weak) > 1 else ""))
-        return (f"not recovered: the formula's RMSE is {_pct(max(errors))} of the target's std, above the tolerance "
+        return (f"not recovered: the formula's RMSE is {relative_text(max(errors))} of the target's std, above the tolerance "
                 f"{tol:g} (every edge fitted with R² >= {self.o['r2_threshold']})")
 
     def _report(self, formulas: list[Any], variables: list[Any], checks: list[OutputCheck],
@@ -390,12 +392,6 @@ def _subsample(x: torch.Tensor, n: int) -> torch.Tensor:
     if x.shape[0] <= n:
         return x
     return x[torch.linspace(0, x.shape[0] - 1, n).round().long()]
-
-
-def _pct(value: float) -> str:
-    if not math.isfinite(value):
-        return str(value)
-    return f"{100 * value:.2g}%" if value >= 1e-4 else f"{value:.2g}"
 
 
 __all__ = ["DiscoveryReport", "discover"]

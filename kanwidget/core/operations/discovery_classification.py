@@ -22,6 +22,7 @@ from kanwidget.core.operations.discovery_report import (
     EdgeFit,
     OutputCheck,
     StepRecord,
+    accuracy_text,
     evaluate_formula,
     fresh_points,
     target_values,
@@ -30,7 +31,6 @@ from kanwidget.core.operations.discovery_task import (
     ACCURACY_SLACK,
     accuracy,
     log_loss,
-    pct,
 )
 
 if TYPE_CHECKING:
@@ -98,9 +98,9 @@ def message(formulas: list[Any], checks: list[OutputCheck], spline_fit: StepReco
     if holds(checks, min_acc, with_target):
         c = checks[0]
         shown = "; ".join(str(f) for f in formulas)
-        where = " and ".join(f"{pct(a)} of {w} (spline model {pct(m)})" for w, a, m in _pairs(c, with_target))
+        where = " and ".join(f"{accuracy_text(a)} of {w} (spline model {accuracy_text(m)})" for w, a, m in _pairs(c, with_target))
         return (f"recovered: {shown} (classification: the formula is the logit, P(label 1) = sigmoid(formula); "
-                f"it classifies {where} correctly, at least min_accuracy {pct(min_acc)} and within "
+                f"it classifies {where} correctly, at least min_accuracy {accuracy_text(min_acc)} and within "
                 f"{100 * ACCURACY_SLACK:g} point of the spline model; held-out log-loss {c.test_log_loss:.3g} "
                 f"vs {c.model_test_log_loss:.3g})")
     bad = [c for c in checks if c.non_finite]
@@ -110,17 +110,17 @@ def message(formulas: list[Any], checks: list[OutputCheck], spline_fit: StepReco
     where, acc, model_acc = worst
     after = f" after '{spline_fit.name}'" if spline_fit is not None else ""
     if model_acc <= majority:
-        return (f"not recovered: the fit is stuck: the spline model{after} classifies only {pct(model_acc)} of "
-                f"{where} correctly, no better than always guessing the majority class ({pct(majority)}); no "
+        return (f"not recovered: the fit is stuck: the spline model{after} classifies only {accuracy_text(model_acc)} of "
+                f"{where} correctly, no better than always guessing the majority class ({accuracy_text(majority)}); no "
                 "formula read from it can hold (try another seed, more hidden nodes or steps)")
     if model_acc < min_acc:
-        return (f"not recovered: the spline model{after} classifies only {pct(model_acc)} of {where} correctly, "
-                f"below min_accuracy {pct(min_acc)}; the boundary read for auto_symbolic is that rough (try a "
+        return (f"not recovered: the spline model{after} classifies only {accuracy_text(model_acc)} of {where} correctly, "
+                f"below min_accuracy {accuracy_text(min_acc)}; the boundary read for auto_symbolic is that rough (try a "
                 "finer grid, more hidden nodes or steps)")
     worst = min(((w, a, m) for c in checks for w, a, m in _pairs(c, with_target)), key=lambda t: t[1] - t[2])
     where, acc, model_acc = worst
-    shortfall = (f"the formula classifies {pct(acc)} of {where} correctly vs the spline model's {pct(model_acc)} "
-                 f"(recovered needs >= {pct(min_acc)} and within {100 * ACCURACY_SLACK:g} point of the model)")
+    shortfall = (f"the formula classifies {accuracy_text(acc)} of {where} correctly vs the spline model's {accuracy_text(model_acc)} "
+                 f"(recovered needs >= {accuracy_text(min_acc)} and within {100 * ACCURACY_SLACK:g} point of the model)")
     weak = [e for e in edges if e.r2 < o["r2_threshold"]]
     if weak:   # the weak edge that matters most: its share of the output times how badly it fits
         e = max(weak, key=lambda e: ((1 - e.r2) * e.importance if math.isfinite(e.importance) else 0, -e.r2))

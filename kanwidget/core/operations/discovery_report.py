@@ -48,7 +48,7 @@ class StepRecord:
             errors = f"train {self.train_rmse:.3e}   test {self.test_rmse:.3e}"
         else:
             errors = (f"log-loss train {self.train_rmse:.3e} test {self.test_rmse:.3e}   accuracy train "
-                      f"{_acc(self.train_accuracy)} test {_acc(self.test_accuracy)}")
+                      f"{accuracy_text(self.train_accuracy)} test {accuracy_text(self.test_accuracy)}")
         return f"{self.name:<16}{self.seconds:>7.2f} s   {errors}"
 
 
@@ -127,9 +127,9 @@ class DiscoveryReport:
                 lines.append(_classification_line(check))
                 continue
             where = f"output {k + 1}: " if len(self.checks) > 1 else ""
-            text = f"  {where}test RMSE {check.test_rmse:.3e} ({_percent(check.test_relative)} of the target's std)"
+            text = f"  {where}test RMSE {check.test_rmse:.3e} ({relative_text(check.test_relative)} of the target's std)"
             if check.fresh_rmse is not None:
-                text += f"; fresh points vs target RMSE {check.fresh_rmse:.3e} ({_percent(check.fresh_relative)})"
+                text += f"; fresh points vs target RMSE {check.fresh_rmse:.3e} ({relative_text(check.fresh_relative)})"
             if check.non_finite:
                 text += f"; not finite on {check.non_finite} points"
             lines.append(text)
@@ -140,8 +140,8 @@ class DiscoveryReport:
             lines.append(f"snapped constants: {len(self.snapped)}")
         if len(self.tried) > 1:
             lines.append("shapes tried: " + "; ".join(
-                (f"{s} (held-out error rate {_acc(err)})" if classifying else
-                 f"{s} (held-out RMSE {_percent(err)} of the target's std)") for s, err, _ in self.tried)
+                (f"{s} (held-out error rate {accuracy_text(err)})" if classifying else
+                 f"{s} (held-out RMSE {relative_text(err)} of the target's std)") for s, err, _ in self.tried)
                 + f"; kept: {self.shape}")
         loss = f", loss {self.loss_fn}" if self.loss_fn else ""
         lines.append(f"steps ({self.seconds:.1f} s, shape {self.shape}{loss}):")
@@ -157,16 +157,17 @@ class DiscoveryReport:
         printer.text("DiscoveryReport(...)" if cycle else str(self))
 
 
-def _acc(value: float | None) -> str:
+def accuracy_text(value: float | None) -> str:
+    """A share of points classified right, as '96.7%' ('n/a' when there is none)."""
     return "n/a" if value is None or not math.isfinite(value) else f"{100 * value:.1f}%"
 
 
 def _classification_line(check: OutputCheck) -> str:
-    text = (f"  held-out accuracy {_acc(check.test_accuracy)} (fitted spline model {_acc(check.model_test_accuracy)})"
+    text = (f"  held-out accuracy {accuracy_text(check.test_accuracy)} (fitted spline model {accuracy_text(check.model_test_accuracy)})"
             f"; log-loss {_loss(check.test_log_loss)} (model {_loss(check.model_test_log_loss)})")
     if check.fresh_accuracy is not None:
-        text += (f"; fresh points vs target: accuracy {_acc(check.fresh_accuracy)} (model "
-                 f"{_acc(check.model_fresh_accuracy)})")
+        text += (f"; fresh points vs target: accuracy {accuracy_text(check.fresh_accuracy)} (model "
+                 f"{accuracy_text(check.model_fresh_accuracy)})")
     if check.non_finite:
         text += f"; not finite on {check.non_finite} points"
     return text
@@ -180,9 +181,13 @@ def _importance(edge: EdgeFit) -> str:
     return "" if not math.isfinite(edge.importance) else f" (importance {edge.importance:.2g})"
 
 
-def _percent(value: float | None) -> str:
+def relative_text(value: float | None) -> str:
+    """An error relative to the target's std: '2.3%', '1.5x' from 10 on, the bare number below 1e-4 (a formula
+    that is exact up to rounding reads '3.4e-16', not '3.4e-14%'); 'n/a' when there is none."""
     if value is None or not math.isfinite(value):
         return "n/a"
+    if value < 1e-4:
+        return f"{value:.2g}"
     return f"{100 * value:.2g}%" if value < 10 else f"{value:.3g}x"
 
 

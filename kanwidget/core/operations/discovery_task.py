@@ -100,7 +100,3 @@ def majority_share(labels: np.ndarray) -> float:
     """The accuracy of always guessing the more frequent class."""
     ones = float((np.asarray(labels, dtype=np.float64) > 0.5).mean())
     return max(ones, 1.0 - ones)
-
-
-def pct(value: float | None) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{100 * value:.1f}%"
