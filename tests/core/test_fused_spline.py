@@ -111,6 +111,17 @@ def test_network_sparsity_node_equals_the_papers_formula_with_its_gradients() ->
         torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-12)
 
 
+def test_the_training_and_the_test_inputs_keep_their_features_side_by_side() -> None:
+    """fit alternates the training data (every closure) and the test data (every step): both stay cached."""
+    layer = make_layer()
+    gen = torch.Generator().manual_seed(9)
+    train, test, third = (torch.rand(30, 3, generator=gen, dtype=F64) for _ in range(3))
+    first_train, first_test = layer._constant_features(train), layer._constant_features(test)
+    assert layer._constant_features(train) is first_train and layer._constant_features(test) is first_test
+    layer._constant_features(third)                        # a third input pushes out the least recently used
+    assert layer._constant_features(test) is first_test and layer._constant_features(train) is not first_train
+
+
 def test_cached_bases_are_a_view_of_the_features_once_those_exist() -> None:
     layer = make_layer()
     x = torch.rand(40, 3, generator=torch.Generator().manual_seed(8), dtype=F64) * 2 - 1

@@ -98,7 +98,7 @@ class FusedSplineLayer(torch.autograd.Function):
 
 class ConstantFeatures:
     """Per-sample features [silu(x_i), B_1(x_i), ..., B_M(x_i)] of inputs that need no gradient, flattened to
-    (N, I*(M+1)), and (on first use) their unbiased batch covariance per input (I, M+1, M+1)."""
+    (N, I*(M+1)), and (on first use) their unbiased batch covariance per input (I, M+1, M+1) and x's std."""
 
     def __init__(self, x: Tensor, bases: Tensor) -> None:
         n, in_dim, _ = bases.shape
@@ -107,7 +107,16 @@ class ConstantFeatures:
         self.feats = feats.reshape(n, -1)
         self._feats3 = feats
         self.bases = feats[..., 1:]                                                     # (N, I, M), a view
+        self._x = x
         self._cov: Tensor | None = None
+        self._input_std: Tensor | None = None
+
+    @property
+    def input_std(self) -> Tensor:
+        """x.std(0) (unbiased), (I,): the regulariser's input scale of the first layer."""
+        if self._input_std is None:
+            self._input_std = self._x.std(0)
+        return self._input_std
 
     @property
     def cov(self) -> Tensor:

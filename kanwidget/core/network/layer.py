@@ -23,6 +23,7 @@ from kanwidget.core.numerics import spline
 
 
 EXPLICIT_ACTIVATION_LIMIT = 2 ** 18  # N*I*O up to which the regulariser builds per-edge activations
+INPUT_CACHE_SLOTS = 2  # no-gradient inputs whose bases a layer keeps: fit's training and test data
 GRID_MARGIN = 0.03     # grid updates: the uniform grid's margin past the samples, in intervals
 
 
@@ -57,7 +58,8 @@ class KANLayer(nn.Module):
         self.sym_affine = nn.Parameter(affine)
         self.sym_names: list[str] = []
         self._group_cache: tuple[tuple[int, ...], SymbolicPlan] | None = None
-        self._basis_cache: tuple[Tensor, tuple[int, ...], Tensor, list[ConstantFeatures]] | None = None
+        # id(x) -> (x, key, bases, [features]) of inputs that need no gradient: the training and the test data
+        self._basis_cache: dict[int, tuple[Tensor, tuple[int, ...], Tensor, list[ConstantFeatures]]] = {}
 
     # ----------------------------------------------------------------- forward
     @property
@@ -113,13 +115,16 @@ class KANLayer(nn.Module):
         return self._cached_bases(x)[2], None
 
     def _cached_bases(self, x: Tensor) -> tuple[Tensor, tuple[int, ...], Tensor, list[ConstantFeatures]]:
+        """The bases of x, kept until x or the grid changes, for the last INPUT_CACHE_SLOTS inputs."""
         key = (x._version, self.grid._version, id(self.grid))
-        cached = self._basis_cache
-        if cached is not None and cached[0] is x and cached[1] == key:
-            return cached
-        bases = spline._bases_and_derivative(x, self.grid, self.k, need_derivative=False)[0]
-        self._basis_cache = (x, key, bases, [])
-        return self._basis_cache
+        cache = self._basis_cache
+        hit = cache.pop(id(x), None)
+        if hit is None or hit[0] is not x or hit[1] != key:
+            hit = (x, key, spline._bases_and_derivative(x, self.grid, self.k, need_derivative=False)[0], [])
+        while len(cache) >= INPUT_CACHE_SLOTS:
+            cache.pop(next(iter(cache)))                  # the least recently used input goes
+        cache[id(x)] = hit
+        return hit
 
     def _constant_features(self, x: Tensor) -> ConstantFeatures:
         """[silu(x), bases] of a no-gradient input and their covariance, cached with its bases."""
@@ -127,7 +132,7 @@ class KANLayer(nn.Module):
         if not cached[3]:
             features = ConstantFeatures(x, cached[2])
             # keep one copy: the bases become a view into the features (same values)
-            self._basis_cache = (cached[0], cached[1], features.bases, [features])
+            self._basis_cache[id(x)] = (cached[0], cached[1], features.bases, [features])
             return features
         return cached[3][0]
 

@@ -238,7 +238,7 @@ class RestorePoint:
         for layer, names in zip(self.layers, self.sym_names):
             layer.sym_names = list(names)
             layer._group_cache = None
-            layer._basis_cache = None
+            layer._basis_cache = {}
         model.config = self.config
         for name, value in self.attributes.items():
             setattr(model, name, value)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from kanwidget.core.network.fused_spline import ConstantFeatures, ConstantInputSplineLayer, FusedSplineLayer
+from kanwidget.core.network.fused_spline import ConstantInputSplineLayer, FusedSplineLayer
 from kanwidget.core.numerics import spline
 
 if TYPE_CHECKING:
@@ -93,12 +93,12 @@ def applies(model: "KAN", x: Tensor, lamb: float, loss_fn: Any, lamb_coef: float
 
 @torch.no_grad()
 def evaluate_with_gradient(model: "KAN", x: Tensor, y: Tensor, lamb: float, lamb_l1: float,
-                           lamb_entropy: float, x_std: Tensor | None = None) -> tuple[Tensor, Tensor]:
+                           lamb_entropy: float) -> tuple[Tensor, Tensor]:
     """Train loss mean((model(x) - y)^2) and the penalty (0 when lamb == 0); adds the gradient of
     loss + lamb * penalty to every trainable parameter's .grad (coef, scale_sp, scale_base).
 
     Call only where `applies(...)` holds. The parameters' .grad must exist (fit's flat gradient views).
-    x_std: x.std(0) when the caller keeps it (the data's does not change between evaluations).
+    The data's features (and std) are kept by the first layer between evaluations (fused_spline.ConstantFeatures).
     """
     with_std = lamb > 0
     n = x.shape[0]
@@ -108,7 +108,8 @@ def evaluate_with_gradient(model: "KAN", x: Tensor, y: Tensor, lamb: float, lamb
         grads = (layer.coef.requires_grad, layer.scale_sp.requires_grad, layer.scale_base.requires_grad)
         if l == 0:
             ctx = _Context((False, *grads, False, False, False))
-            out, std = ConstantInputSplineLayer.forward(ctx, layer._constant_features(h), layer.coef, layer.scale_sp,
+            features = layer._constant_features(h)
+            out, std = ConstantInputSplineLayer.forward(ctx, features, layer.coef, layer.scale_sp,
                                                         layer.scale_base, layer.mask, layer.bias, with_std)
         else:
             bases, slopes = spline._bases_and_derivative(h, layer.grid, layer.k, need_derivative=True)
@@ -125,7 +126,7 @@ def evaluate_with_gradient(model: "KAN", x: Tensor, y: Tensor, lamb: float, lamb
     penalty_grads: list[tuple[Tensor, Tensor]] = []
     in_stds: list[Tensor] = []
     if with_std:
-        in_stds = [x_std if l == 0 and x_std is not None else h_l.std(0) for l, h_l in enumerate(inputs)]
+        in_stds = [features.input_std if l == 0 else h_l.std(0) for l, h_l in enumerate(inputs)]
         value, penalty_grads = network_penalty([(std, s) for (_, std), s in zip(contexts, in_stds)],
                                                lamb_l1, lamb_entropy)
         reg = x.new_tensor(value)
@@ -153,22 +154,13 @@ def evaluate_with_gradient(model: "KAN", x: Tensor, y: Tensor, lamb: float, lamb
 class FixedInputLoss:
     """mean((model(x) - y)^2) of one fixed batch (fit's test set), evaluated after every step.
 
-    The first layer's features of x are kept until x or that layer's grid changes (as the training input's
-    are), so an evaluation is one matmul for the first layer plus the other layers' forward; the same
-    values as model(x). Use where `applies(model, x, 0, None, 0, 0)` holds, else model(x).
+    The first layer keeps the features of x (as it keeps the training input's) until x or its grid changes,
+    so an evaluation is one matmul for the first layer plus the other layers' forward; the same values as
+    model(x). Use where `applies(model, x, 0, None, 0, 0)` holds, else model(x).
     """
 
     def __init__(self, x: Tensor, y: Tensor) -> None:
         self.x, self.y = x, y
-        self._features: tuple[tuple[int, int, int], ConstantFeatures] | None = None
-
-    def _first_features(self, model: "KAN") -> ConstantFeatures:
-        layer = model.layers[0]
-        key = (self.x._version, layer.grid._version, id(layer.grid))
-        if self._features is None or self._features[0] != key:
-            bases = spline._bases_and_derivative(self.x, layer.grid, layer.k, need_derivative=False)[0]
-            self._features = (key, ConstantFeatures(self.x, bases))
-        return self._features[1]
 
     @torch.no_grad()
     def __call__(self, model: "KAN") -> Tensor:
@@ -176,7 +168,7 @@ class FixedInputLoss:
         for l, layer in enumerate(model.layers):
             if l == 0:
                 ctx = _Context((False,) * 7)
-                h = ConstantInputSplineLayer.forward(ctx, self._first_features(model), layer.coef, layer.scale_sp,
+                h = ConstantInputSplineLayer.forward(ctx, layer._constant_features(h), layer.coef, layer.scale_sp,
                                                      layer.scale_base, layer.mask, layer.bias, False)[0]
             else:
                 bases = spline._bases_and_derivative(h, layer.grid, layer.k, need_derivative=False)[0]

@@ -203,7 +203,6 @@ def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activi
     to_value = math.sqrt if mse else (lambda v: v)
     last: dict[str, Tensor] = {}
 
-    data_std: dict[int, tuple[Tensor, Tensor]] = {}     # id(x) -> (x, x.std(0)) of the current batch
     fixed_test_loss = network_objective.FixedInputLoss(x_test, y_test)
 
     def evaluate_fast(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor] | None:
@@ -211,11 +210,7 @@ def _run(model: "KAN", data: dict[str, Tensor], cfg: FitConfig, activity: Activi
         that path does not apply (the caller then runs autograd)."""
         if not network_objective.applies(model, x, lamb, cfg.loss_fn, cfg.lamb_coef, cfg.lamb_coefdiff):
             return None
-        kept = data_std.get(id(x))
-        if kept is None or kept[0] is not x:
-            data_std.clear()
-            data_std[id(x)] = kept = (x, x.std(0))
-        return network_objective.evaluate_with_gradient(model, x, y, lamb, cfg.lamb_l1, cfg.lamb_entropy, kept[1])
+        return network_objective.evaluate_with_gradient(model, x, y, lamb, cfg.lamb_l1, cfg.lamb_entropy)
 
     def evaluate(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         if lamb > 0:
