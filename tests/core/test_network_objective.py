@@ -90,6 +90,24 @@ def test_values_and_gradients_equal_the_formula(width: list[int], lamb: float, d
     assert any(float(g.abs().max()) > 0 for g in got.values())
 
 
+def test_non_uniform_knots_take_the_general_bases_and_still_match() -> None:
+    """Knots that are not equally spaced leave the uniform-bases path: same values and gradients."""
+    model = randomised([2, 4, 3, 1], torch.float64)
+    gen = torch.Generator().manual_seed(11)
+    with torch.no_grad():
+        for layer in model.layers:
+            steps = torch.rand(layer.grid.shape, generator=gen, dtype=torch.float64) + 0.5
+            layer.grid.copy_(torch.cumsum(steps, dim=1) * 0.25 - 2.5)
+    x = torch.rand(250, 2, generator=gen, dtype=torch.float64) * 2 - 1
+    y = torch.randn(250, 1, generator=gen, dtype=torch.float64)
+    for lamb in (0.0, 0.01):
+        loss, _, got = gradients_by_hand(model, x, y, lamb)
+        want_loss, _, want = gradients_by_autograd(model, x, y, lamb)
+        assert float(loss) == pytest.approx(float(want_loss.detach()), rel=1e-10)
+        for key in got:
+            torch.testing.assert_close(got[key], want[key], rtol=1e-9, atol=1e-12)
+
+
 def test_frozen_scales_get_no_gradient_and_the_others_match() -> None:
     model = randomised([2, 3, 1], torch.float64)
     for layer in model.layers:

@@ -42,6 +42,25 @@ def test_values_and_slopes_equal_the_recursion(k: int, intervals: int) -> None:
     assert none is None and torch.equal(only, bases)
 
 
+@pytest.mark.parametrize("bend", [False, True])   # uniform knots, and uneven ones (the general path's views)
+def test_samples_last_layout_gives_the_same_bases_one_row_per_input(bend: bool) -> None:
+    knots = uniform_knots([(-1.0, 1.0), (0.0, 3.5), (-7.0, -2.0)], 5, 3)
+    if bend:
+        knots[1, 4] += 1e-2
+    x = samples(knots)
+    x[3, 1] = float("nan")
+    bases, slopes = spline.bases_samples_last(x.t().contiguous(), knots, 3, need_derivative=True)
+    assert bases.shape == slopes.shape == (3, x.shape[0], 8)
+    want = bspline_basis_reference(x, knots, 3).transpose(0, 1)
+    torch.testing.assert_close(bases, want, rtol=0, atol=1e-13, equal_nan=True)
+    torch.testing.assert_close(slopes, bspline_derivative_reference(x, knots, 3).transpose(0, 1), rtol=0, atol=1e-11,
+                               equal_nan=True)
+    assert bool(torch.isnan(bases[1, 3]).all()) and bool(torch.isfinite(bases[0, 3]).all())
+    only, none = spline.bases_samples_last(x.t().contiguous(), knots, 3, need_derivative=False)
+    assert none is None
+    torch.testing.assert_close(only, bases, rtol=0, atol=1e-15, equal_nan=True)
+
+
 def test_outside_the_knots_is_zero_and_inside_sums_to_one() -> None:
     knots = uniform_knots([(-1.0, 1.0)], 5, 3)
     x = torch.tensor([[-5.0], [knots[0, 0].item() - 1e-9], [knots[0, -1].item()], [9.0], [0.1]], dtype=F64)

@@ -110,6 +110,14 @@ class ConstantFeatures:
         self._x = x
         self._cov: Tensor | None = None
         self._input_std: Tensor | None = None
+        self._feats_t: Tensor | None = None
+
+    @property
+    def feats_t(self) -> Tensor:
+        """The features one row per feature, (I*(M+1), N) contiguous (samples_last.py's layout)."""
+        if self._feats_t is None:
+            self._feats_t = self.feats.t().contiguous()
+        return self._feats_t
 
     @property
     def input_std(self) -> Tensor:

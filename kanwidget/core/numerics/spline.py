@@ -298,6 +298,19 @@ def _bases_and_derivative(x: Tensor, knots: Tensor, k: int, need_derivative: boo
     return both[:, :m].reshape(shape), both[:, m:].reshape(shape)
 
 
+def bases_samples_last(x: Tensor, knots: Tensor, k: int, need_derivative: bool) -> tuple[Tensor, Tensor | None]:
+    """`_bases_and_derivative` for data stored one row per input, x (I, N): bases and slopes (I, N, M).
+
+    On uniform knots they come straight in this layout; otherwise they are views of the (N, I, M) results.
+    """
+    x, knots = _common(x, knots)
+    uniform = _table_for(knots, k, x.dtype).uniform
+    if uniform is not None:
+        return uniform_bases(x, uniform, need_derivative, samples_last=True)
+    bases, slopes = _bases_and_derivative(x.t(), knots, k, need_derivative)
+    return bases.transpose(0, 1), (slopes.transpose(0, 1) if slopes is not None else None)
+
+
 def _common(x: Tensor, knots: Tensor) -> tuple[Tensor, Tensor]:
     if x.dtype != knots.dtype:
         dtype = torch.promote_types(x.dtype, knots.dtype)

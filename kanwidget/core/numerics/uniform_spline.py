@@ -38,8 +38,11 @@ class UniformKnots:
         self.n_bases = t.shape[1] - k - 1                         # M = G + k
         self.inv_h = (1.0 / h).to(dtype)
         self.shift_plus_one = (1.0 - t[:, 0] / h).to(dtype)
-        self.cardinal = cardinal.to(dtype=dtype, device=knots.device)     # (K, 2K): values | slopes in u
-        self.cardinal_values = self.cardinal[:, :k + 1].contiguous()
+        # per input (K, I, 2K): the cardinal polynomials' values | slopes, the slopes already in x (times 1/h)
+        per_input = cardinal.to(dtype=torch.float64, device=knots.device)[:, None, :].repeat(1, t.shape[0], 1)
+        per_input[..., k + 1:] *= (1.0 / h)[None, :, None]
+        self.cardinal = per_input.to(dtype).contiguous()
+        self.cardinal_values = self.cardinal[..., :k + 1].contiguous()
         self.offsets = torch.arange(k + 1, device=knots.device)
 
     @staticmethod
@@ -56,32 +59,38 @@ class UniformKnots:
         return bool((mean > 0).all()) and bool(((spacing - mean).abs() <= tolerance).all())
 
 
-def uniform_bases(x: Tensor, knots: UniformKnots, need_derivative: bool) -> tuple[Tensor, Tensor | None]:
+def uniform_bases(x: Tensor, knots: UniformKnots, need_derivative: bool,
+                  samples_last: bool = False) -> tuple[Tensor, Tensor | None]:
     """Dense bases (N, I, M) and, if asked, d B_m / dx (N, I, M) of samples x (N, I) on uniform knots.
 
-    Non-finite samples give a row of NaN for their input, as the general path does.
+    With samples_last, x is (I, N) (one row per input) and both results are (I, N, M). The results are
+    views into one buffer (values and slopes interleaved), not contiguous tensors. Non-finite samples give
+    a row of NaN for their input, as the general path does.
     """
-    n, n_in = x.shape
     k, kk, m = knots.k, knots.k + 1, knots.n_bases
+    lead = x.shape
+    # per-input constants broadcast along the samples' axis: (I,) for (N, I) data, (I, 1) for (I, N) data
+    inv_h = knots.inv_h[:, None] if samples_last else knots.inv_h
+    shift = knots.shift_plus_one[:, None] if samples_last else knots.shift_plus_one
     # position in intervals, counted from one interval left of t_0 (column 0 parks samples left of the knots,
     # column J + 1 those right of them: their values land in columns that are cut off below)
-    s = torch.addcmul(knots.shift_plus_one, x, knots.inv_h)
+    s = torch.addcmul(shift, x, inv_h)
     s.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0).clamp_(0.0, knots.n_intervals + 1.0)
     j = s.floor()
     u = (s - j).unsqueeze(-1)
-    # the k+1 live values (and slopes in u) by Horner's rule on the cardinal coefficients: (N, I, width*K)
-    coefficients = knots.cardinal if need_derivative else knots.cardinal_values
-    live = coefficients[k].expand(n, n_in, -1)
+    # the k+1 live values (and slopes in x) by Horner's rule on the per-input cardinal coefficients
+    coefficients = knots.cardinal if need_derivative else knots.cardinal_values          # (K, I, width*K)
+    if samples_last:
+        coefficients = coefficients.unsqueeze(2)                                         # (K, I, 1, width*K)
+    live = coefficients[k].expand(*lead, -1)
     for d in range(k - 1, -1, -1):
         live = torch.addcmul(coefficients[d], u, live)
     width = 2 if need_derivative else 1
     # basis m = j - k + r of the r-th live value sits at column m + k + 1 (the slot j counts from t_0 - h)
-    index = j.to(torch.long).unsqueeze(-1) + knots.offsets                                # (N, I, K)
-    out = x.new_zeros(n, n_in, width, knots.n_intervals + k + 2)
-    out.scatter_(3, index.unsqueeze(2).expand(n, n_in, width, kk), live.view(n, n_in, width, kk))
+    index = j.to(torch.long).unsqueeze(-1) + knots.offsets                                # (*lead, K)
+    out = x.new_zeros(*lead, width, knots.n_intervals + k + 2)
+    out.scatter_(3, index.unsqueeze(2).expand(*lead, width, kk), live.view(*lead, width, kk))
     dense = out[..., k + 1: k + 1 + m]
     if not math.isfinite(float(x.sum())) and not bool(torch.isfinite(x).all()):   # one cheap check when finite
         dense = torch.where(torch.isfinite(x)[:, :, None, None], dense, torch.full_like(dense, float("nan")))
-    if need_derivative:
-        return dense[:, :, 0], dense[:, :, 1] * knots.inv_h[:, None]
-    return dense[:, :, 0], None
+    return dense[:, :, 0], (dense[:, :, 1] if need_derivative else None)
