@@ -20,10 +20,12 @@ import torch
 from torch import Tensor
 
 from kanwidget.core.network.fused_spline import ConstantFeatures
-from kanwidget.core.network.phi import numeric_weights
 
 __all__ = ["LayerGrads", "first_layer_forward", "first_layer_backward", "hidden_layer_forward",
            "hidden_layer_backward"]
+
+
+_SILU_BACKWARD = torch.ops.aten.silu_backward.default   # g * silu'(x) in one op
 
 
 class LayerGrads(NamedTuple):
@@ -33,10 +35,17 @@ class LayerGrads(NamedTuple):
     x: Tensor | None = None      # (I, N), hidden layers only
 
 
+def _weights(coef: Tensor, scale_sp: Tensor, scale_base: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """phi's numeric weights (phi.numeric_weights: w_spline = coef * scale_sp * mask (I, O, M), w_base =
+    scale_base * mask (I, O)) and scale_sp * mask (I, O, 1), which the backward uses again."""
+    spm = (scale_sp * mask).unsqueeze(-1)
+    return coef * spm, scale_base * mask, spm
+
+
 def _parameter_grads(gwsp: Tensor, gwb: Tensor, coef: Tensor, scale_sp: Tensor, scale_base: Tensor, mask: Tensor,
-                     x: Tensor | None = None) -> LayerGrads:
-    """Chain d/d w_spline (I, O, M) and d/d w_base (I, O) to the parameters (phi.numeric_weights)."""
-    return LayerGrads(gwsp * (scale_sp * mask).unsqueeze(-1) if coef.requires_grad else None,
+                     spm: Tensor, x: Tensor | None = None) -> LayerGrads:
+    """Chain d/d w_spline (I, O, M) and d/d w_base (I, O) to the parameters (see `_weights`)."""
+    return LayerGrads(gwsp * spm if coef.requires_grad else None,
                       (gwsp * coef).sum(-1) * mask if scale_sp.requires_grad else None,
                       gwb * mask if scale_base.requires_grad else None, x)
 
@@ -49,7 +58,7 @@ def first_layer_forward(features: ConstantFeatures, coef: Tensor, scale_sp: Tens
                         mask: Tensor, bias: Tensor, with_std: bool) -> tuple[Tensor, Tensor, tuple]:
     """Output (O, N) of a layer on data that need no gradient, from its cached features; edge std from
     the features' covariance (var_io = W_io^T Cov_i W_io, no (I, O, N) tensor)."""
-    wsp, wb = numeric_weights(coef, scale_sp, scale_base, mask)
+    wsp, wb, spm = _weights(coef, scale_sp, scale_base, mask)
     w = torch.cat([wb.unsqueeze(-1), wsp], dim=-1)                                    # (I, O, M+1)
     in_dim, out_dim, width = w.shape
     y = torch.addmm(bias.unsqueeze(1), w.transpose(0, 1).reshape(out_dim, in_dim * width), features.feats_t)
@@ -58,17 +67,17 @@ def first_layer_forward(features: ConstantFeatures, coef: Tensor, scale_sp: Tens
         std = torch.sqrt((cw * w).sum(-1).clamp_min(0.0) + torch.finfo(w.dtype).tiny)
     else:
         cw = std = w.new_empty(0)
-    return y, std, (features, coef, scale_sp, scale_base, mask, cw, std)
+    return y, std, (features, coef, scale_sp, scale_base, mask, spm, cw, std)
 
 
 def first_layer_backward(saved: tuple, gy: Tensor, gstd: Tensor | None) -> LayerGrads:
     """Parameter gradients of `first_layer_forward` from d/d output (O, N) and d/d edge std (I, O)."""
-    features, coef, scale_sp, scale_base, mask, cw, std = saved
+    features, coef, scale_sp, scale_base, mask, spm, cw, std = saved
     in_dim, out_dim, _ = coef.shape
     gw = (gy @ features.feats).view(out_dim, in_dim, -1).transpose(0, 1)            # (I, O, M+1)
     if gstd is not None:
         gw = gw + (gstd / std).unsqueeze(-1) * cw
-    return _parameter_grads(gw[..., 1:], gw[..., 0], coef, scale_sp, scale_base, mask)
+    return _parameter_grads(gw[..., 1:], gw[..., 0], coef, scale_sp, scale_base, mask, spm)
 
 
 def hidden_layer_forward(x: Tensor, bases: Tensor, slopes: Tensor | None, coef: Tensor, scale_sp: Tensor,
@@ -77,9 +86,8 @@ def hidden_layer_forward(x: Tensor, bases: Tensor, slopes: Tensor | None, coef: 
     """Output (O, N) of a layer on x (I, N) with its bases and slopes (I, N, M) (spline.bases_samples_last);
     slopes only where the input's gradient is wanted (backward)."""
     n = x.shape[1]
-    sig = torch.sigmoid(x)
-    silu = x * sig
-    wsp, wb = numeric_weights(coef, scale_sp, scale_base, mask)                      # (I, O, M), (I, O)
+    silu = torch.nn.functional.silu(x)
+    wsp, wb, spm = _weights(coef, scale_sp, scale_base, mask)                       # (I, O, M), (I, O)
     acts = torch.baddbmm(wb.unsqueeze(-1) * silu.unsqueeze(1), wsp, bases.transpose(1, 2))   # (I, O, N)
     y = acts.sum(0).add_(bias.unsqueeze(1))
     if with_std:
@@ -87,13 +95,13 @@ def hidden_layer_forward(x: Tensor, bases: Tensor, slopes: Tensor | None, coef: 
         std = _edge_std(centred, n)
     else:
         centred = std = x.new_empty(0)
-    return y, std, (x, bases, slopes, sig, silu, wsp, wb, coef, scale_sp, scale_base, mask, centred, std)
+    return y, std, (x, bases, slopes, silu, wsp, wb, spm, coef, scale_sp, scale_base, mask, centred, std)
 
 
 def hidden_layer_backward(saved: tuple, gy: Tensor, gstd: Tensor | None) -> LayerGrads:
     """Gradients of `hidden_layer_forward` from d/d output (O, N) and d/d edge std (I, O); the input's
     (I, N) when slopes were given."""
-    x, bases, slopes, sig, silu, wsp, wb, coef, scale_sp, scale_base, mask, centred, std = saved
+    x, bases, slopes, silu, wsp, wb, spm, coef, scale_sp, scale_base, mask, centred, std = saved
     in_dim, n = x.shape
     out_dim, n_bases = wsp.shape[1], wsp.shape[2]
     if gstd is not None:      # d/d phi_ion: the output's share plus the edge std's (centred / ((N-1) std))
@@ -104,11 +112,10 @@ def hidden_layer_backward(saved: tuple, gy: Tensor, gstd: Tensor | None) -> Laye
     gwb = torch.bmm(g, silu.unsqueeze(-1)).squeeze(-1)                               # (I, O)
     gx = None
     if slopes is not None:
-        dsilu = sig * (1 + x * (1 - sig))
-        if out_dim < n_bases:   # contract slopes with the weights first: d phi_io / d x_i, (I, O, N)
-            per_edge = torch.baddbmm(wb.unsqueeze(-1) * dsilu.unsqueeze(1), wsp, slopes.transpose(1, 2))
-            gx = (per_edge * g).sum(1)
+        # d/dx: through the splines sum_o g_io sum_m slope_im w_iom, through the base silu'(x) sum_o g_io wb_io
+        if out_dim < n_bases:   # contract the slopes with the weights first: (I, O, N)
+            gx = (torch.bmm(wsp, slopes.transpose(1, 2)) * g).sum(1)
         else:                   # contract the gradient with the weights first: (I, M, N)
-            h = torch.bmm(wsp.transpose(1, 2), g)
-            gx = (slopes.transpose(1, 2) * h).sum(1).addcmul_(dsilu, torch.bmm(wb.unsqueeze(1), g).squeeze(1))
-    return _parameter_grads(gwsp, gwb, coef, scale_sp, scale_base, mask, gx)
+            gx = (slopes.transpose(1, 2) * torch.bmm(wsp.transpose(1, 2), g)).sum(1)
+        gx += _SILU_BACKWARD(torch.bmm(wb.unsqueeze(1), g).squeeze(1), x)
+    return _parameter_grads(gwsp, gwb, coef, scale_sp, scale_base, mask, spm, gx)

@@ -85,7 +85,6 @@ class _Table:
     knots: Tensor | None = None          # (I, T) for the searchsorted path
     row_offset: Tensor | None = None     # (I, 1) long, K * i * R
     values_and_slopes: Tensor | None = None  # (I*R*K, 2M): both, for one bag call when both are needed
-    uniform: UniformKnots | None = None  # set when the knots are equally spaced (uniform_spline.py's path)
 
 
 def _poly_times_linear(c: Tensor, a: Tensor, b: Tensor) -> Tensor:
@@ -95,7 +94,7 @@ def _poly_times_linear(c: Tensor, a: Tensor, b: Tensor) -> Tensor:
     return out
 
 
-def _build_table(knots: Tensor, k: int, dtype: torch.dtype, detect_uniform: bool = True) -> _Table:
+def _build_table(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
     """Power-basis coefficients of the k+1 non-zero bases on every knot interval, plus a locator."""
     t = knots.detach().to(torch.float64)
     n_in, n_knots = t.shape
@@ -152,8 +151,6 @@ def _build_table(knots: Tensor, k: int, dtype: torch.dtype, detect_uniform: bool
                    slopes=slopes.reshape(-1, n_bases).to(dtype).contiguous(),
                    origin=origin.unsqueeze(2).expand(-1, -1, kk, -1).reshape(-1, 2).to(dtype).contiguous())
     table.row_offset = (torch.arange(n_in, device=dev) * (n_rows * kk)).unsqueeze(1)
-    if detect_uniform and k >= 1 and n_in > 0 and n_int > 2 * k and UniformKnots.applies(knots):
-        table.uniform = UniformKnots(knots, k, _cardinal(k), dtype)
 
     # ---- interval locator: buckets of width <= min spacing / 3 hold at most one knot each
     spacing = t[:, 1:] - t[:, :-1]
@@ -194,7 +191,7 @@ def _cardinal(k: int) -> Tensor:
     """(K, 2K) float64: coefficients of u^d (rows) of the k+1 live bases' values and slopes (columns) on one
     interval of unit-spaced knots (the middle interval of 0, 1, ..., 2k+1, where all k+1 are live)."""
     if k not in _CARDINAL:
-        table = _build_table(torch.arange(2 * k + 2, dtype=torch.float64)[None], k, torch.float64, detect_uniform=False)
+        table = _build_table(torch.arange(2 * k + 2, dtype=torch.float64)[None], k, torch.float64)
         kk = k + 1
         values = table.values.view(table.n_rows, kk, -1)[1 + k, :, :kk]
         slopes = table.slopes.view(table.n_rows, kk, -1)[1 + k, :, :kk]
@@ -202,23 +199,45 @@ def _cardinal(k: int) -> Tensor:
     return _CARDINAL[k]
 
 
-_CACHE: dict[tuple, tuple[weakref.ref, int, _Table]] = {}
+class _KnotTables:
+    """What the bases need of one knot tensor: the uniform path's constants when its knots are equally spaced,
+    and the general table, built on first use (the uniform path never needs it; a grid update makes new knots
+    ten times per fit)."""
+
+    def __init__(self, knots: Tensor, k: int, dtype: torch.dtype) -> None:
+        self._knots = knots.detach().clone()             # the knots may be changed in place later
+        self._k, self._dtype = k, dtype
+        self._general: _Table | None = None
+        n_in, n_knots = knots.shape
+        self.uniform: UniformKnots | None = None           # uniform_spline.py's path
+        if k >= 1 and n_in > 0 and n_knots - 1 > 2 * k and UniformKnots.applies(knots):
+            self.uniform = UniformKnots(knots, k, _cardinal(k), dtype)
+
+    @property
+    def general(self) -> _Table:
+        """The table of power-basis coefficients and interval locator (`_build_table`)."""
+        if self._general is None:
+            self._general = _build_table(self._knots, self._k, self._dtype)
+        return self._general
+
+
+_CACHE: dict[tuple, tuple[weakref.ref, int, _KnotTables]] = {}
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 64
 
 
-_BY_VALUE: dict[tuple, _Table] = {}      # the same knot values in another tensor (a grid update copies them)
+_BY_VALUE: dict[tuple, _KnotTables] = {}  # the same knot values in another tensor (a grid update copies them)
 _BY_VALUE_SIZE = 16                      # a few per layer are live at a time; tables of wide layers are ~1 MB
 
 
-def _table_for(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
+def _table_for(knots: Tensor, k: int, dtype: torch.dtype) -> _KnotTables:
     """The table of `knots`, cached while that tensor exists and is not modified in place, and by the knots'
     values (a grid update computes new knots, fits the coefficients on them, then copies them into the
     layer's grid: one table build instead of one per tensor)."""
     try:
         version = knots._version
     except RuntimeError:                                                 # inference tensors have no version
-        return _build_table(knots, k, dtype)
+        return _KnotTables(knots, k, dtype)
     key = (id(knots), k, dtype)
     hit = _CACHE.get(key)
     if hit is not None and hit[0]() is knots and hit[1] == version:
@@ -228,7 +247,7 @@ def _table_for(knots: Tensor, k: int, dtype: torch.dtype) -> _Table:
                  flat.to(device="cpu", dtype=torch.float64).numpy().tobytes())   # exact for every float dtype
     table = _BY_VALUE.get(value_key)
     if table is None:
-        table = _build_table(knots, k, dtype)
+        table = _KnotTables(knots, k, dtype)
         with _CACHE_LOCK:
             if len(_BY_VALUE) >= _BY_VALUE_SIZE:
                 _BY_VALUE.clear()
@@ -257,7 +276,7 @@ def _row_index(x: Tensor, table: _Table) -> Tensor:
 
 def _weights(x: Tensor, knots: Tensor, k: int) -> tuple[_Table, Tensor, Tensor]:
     """Table, bag indices (N*I, K) and per-sample weights (N*I, K) = powers of the local coordinate."""
-    table = _table_for(knots, k, x.dtype)
+    table = _table_for(knots, k, x.dtype).general
     r4 = _row_index(x, table).reshape(-1)
     ab = table.origin.index_select(0, r4)
     u = (x.reshape(-1) - ab[:, 0]).mul_(ab[:, 1])                        # local coordinate in [0, 1)
