@@ -7,7 +7,8 @@ phase times) while the workflow runs once more:
 - backward        Tensor.backward inside the closure
 - LBFGS own       LBFGS.step minus the closure: line search, two-loop recursion, flat-vector copies
 - per step        fit minus LBFGS.step: test loss, grid updates, stall watch, callbacks, recording
-- bases           (of which, in the parts above) B-spline bases: spline._bases_and_derivative and bspline_basis
+- bases           (of which, in the parts above) B-spline bases: spline._bases_and_derivative,
+                  bases_samples_last and bspline_basis
 - affine fits     auto_symbolic's batched affine fitting (numerics/symbolic/affine_fit.py); "other" is the rest
 """
 from __future__ import annotations
@@ -51,6 +52,7 @@ def _instrumented(clock: _Clock) -> Iterator[None]:
     originals = [(optim.LBFGS, "step", optim.LBFGS.step), (torch.Tensor, "backward", torch.Tensor.backward),
                  (spline, "_bases_and_derivative", spline._bases_and_derivative),
                  (spline, "bspline_basis", spline.bspline_basis),
+                 (spline, "bases_samples_last", spline.bases_samples_last),
                  (symbolic_edges, "fit_affine_batched", symbolic_edges.fit_affine_batched)]
     step = optim.LBFGS.step
 
@@ -61,6 +63,7 @@ def _instrumented(clock: _Clock) -> Iterator[None]:
     torch.Tensor.backward = clock.wrap("backward", torch.Tensor.backward)
     spline._bases_and_derivative = clock.wrap("bases", spline._bases_and_derivative)
     spline.bspline_basis = clock.wrap("bases", spline.bspline_basis)
+    spline.bases_samples_last = clock.wrap("bases", spline.bases_samples_last)
     symbolic_edges.fit_affine_batched = clock.wrap("affine fits", symbolic_edges.fit_affine_batched)
     try:
         yield

@@ -14,6 +14,7 @@ import torch
 
 from kanwidget import KAN, create_dataset
 from kanwidget.core.numerics.bspline_reference import bspline_basis_reference
+from kanwidget.core.numerics.symbolic import SYMBOLIC_LIB
 from kanwidget.core.operations import network_objective
 from kanwidget.core.operations.network_objective import applies, evaluate_with_gradient, sparsity_penalty
 from model_helpers import randomise_parameters
@@ -108,6 +109,56 @@ def test_non_uniform_knots_take_the_general_bases_and_still_match() -> None:
             torch.testing.assert_close(got[key], want[key], rtol=1e-9, atol=1e-12)
 
 
+def reference_with_symbolic_edges(model: KAN, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """mean((f(x) - y)^2) with phi_io = mask * ((1 - s) * (scale_base silu + scale_sp spline) + s * (c f(a x + b) + d))."""
+    h = x
+    for layer in model.layers:
+        bases = bspline_basis_reference(h, layer.grid, layer.k)
+        numeric = layer.scale_base * (h * torch.sigmoid(h))[:, :, None] + \
+            layer.scale_sp * torch.einsum("nim,iom->nio", bases, layer.coef)
+        symbolic = [[torch.zeros_like(h[:, 0]) for _ in range(layer.out_dim)] for _ in range(layer.in_dim)]
+        for i, j in torch.nonzero(layer.sym_mask).tolist():
+            a, b, c, d = layer.sym_affine[i, j]
+            fn = SYMBOLIC_LIB[layer.sym_names[int(layer.sym_fun_ids[i, j])]].torch_fn
+            symbolic[i][j] = c * fn(a * h[:, i] + b) + d
+        sym = torch.stack([torch.stack(row, dim=1) for row in symbolic], dim=1)        # (N, I, O)
+        phi = layer.mask * ((1 - layer.sym_mask) * numeric + layer.sym_mask * sym)
+        h = phi.sum(1) + layer.bias
+    return torch.mean((h - y) ** 2)
+
+
+@pytest.mark.parametrize("case", ["mixed", "all symbolic", "first layer symbolic", "frozen affine"])
+def test_symbolic_edges_without_penalty_match_the_formula(case: str) -> None:
+    model = randomised([2, 3, 1], torch.float64)
+    edges = {"mixed": [(1, 0, 0, "sin"), (1, 2, 0, "x^2"), (0, 0, 1, "exp")],
+             "all symbolic": [(0, i, j, name) for i, j, name in [(0, 0, "sin"), (0, 1, "x"), (0, 2, "tanh"),
+                                                                  (1, 0, "x^2"), (1, 1, "exp"), (1, 2, "sqrt")]]
+             + [(1, i, 0, name) for i, name in enumerate(["x", "sin", "x^3"])],
+             "first layer symbolic": [(0, 0, 1, "x"), (0, 1, 1, "cos"), (0, 0, 2, "abs")],
+             "frozen affine": [(1, 1, 0, "tanh"), (0, 1, 0, "x")]}[case]
+    gen = torch.Generator().manual_seed(5)
+    for l, i, j, name in edges:
+        affine = torch.tensor([1.3, -0.2, 0.8, 0.1], dtype=torch.float64) + 0.1 * torch.rand(4, generator=gen,
+                                                                                             dtype=torch.float64)
+        model.layers[l].set_symbolic(i, j, name, affine)
+    if case == "frozen affine":
+        model.layers[1].sym_affine.requires_grad_(False)
+    x = torch.rand(200, 2, generator=gen, dtype=torch.float64) * 2 - 1
+    y = torch.randn(200, 1, generator=gen, dtype=torch.float64)
+    assert applies(model, x, 0.0, None, 0.0, 0.0)
+    loss, reg, got = gradients_by_hand(model, x, y, 0.0)
+    params = [p for p in model.parameters() if p.requires_grad]
+    want_loss = reference_with_symbolic_edges(model, x, y)
+    want = torch.autograd.grad(want_loss, params, allow_unused=True)
+    assert float(loss) == pytest.approx(float(want_loss.detach()), rel=1e-12) and float(reg) == 0.0
+    for p, w in zip(params, want):
+        w = torch.zeros_like(p) if w is None else w
+        torch.testing.assert_close(got[id(p)], w, rtol=1e-9, atol=1e-12)
+    assert float(model.layers[0].sym_affine.grad.abs().sum()) > 0        # every case has a symbolic edge there
+    fixed = network_objective.FixedInputLoss(x, y)(model)
+    assert float(fixed) == pytest.approx(float(want_loss.detach()), rel=1e-12)
+
+
 def test_frozen_scales_get_no_gradient_and_the_others_match() -> None:
     model = randomised([2, 3, 1], torch.float64)
     for layer in model.layers:
@@ -137,7 +188,7 @@ def test_sparsity_penalty_gradient_matches_finite_differences() -> None:
             assert grad[i, j] == pytest.approx(fd, rel=1e-6, abs=1e-8)
 
 
-def test_applies_only_to_plain_spline_networks_with_the_squared_error() -> None:
+def test_applies_only_to_silu_networks_with_the_squared_error() -> None:
     model = randomised([2, 3, 1], torch.float64)
     x = torch.rand(50, 2, dtype=torch.float64)
     assert applies(model, x, 0.01, None, 0.0, 0.0)
@@ -147,7 +198,8 @@ def test_applies_only_to_plain_spline_networks_with_the_squared_error() -> None:
     assert not applies(model, x[:1], 0.01, None, 0.0, 0.0)                      # no std of one sample
     assert not applies(model, x.requires_grad_(), 0.0, None, 0.0, 0.0)
     model.layers[1].set_symbolic(0, 0, "sin")
-    assert not applies(model, x.detach(), 0.0, None, 0.0, 0.0)                  # a symbolic edge
+    assert applies(model, x.detach(), 0.0, None, 0.0, 0.0)                      # a symbolic edge, no penalty
+    assert not applies(model, x.detach(), 0.01, None, 0.0, 0.0)                 # a symbolic edge and the penalty
     assert not applies(KAN(width=[2, [0, 1], 1], seed=0), x.detach(), 0.0, None, 0.0, 0.0)   # a product node
     assert not applies(KAN(width=[2, 2, 1], base_fun="identity", seed=0), x.detach(), 0.0, None, 0.0, 0.0)
 

@@ -107,7 +107,7 @@ class ConstantFeatures:
         self.feats = feats.reshape(n, -1)
         self._feats3 = feats
         self.bases = feats[..., 1:]                                                     # (N, I, M), a view
-        self._x = x
+        self.x = x                                                                      # (N, I)
         self._cov: Tensor | None = None
         self._input_std: Tensor | None = None
         self._feats_t: Tensor | None = None
@@ -123,7 +123,7 @@ class ConstantFeatures:
     def input_std(self) -> Tensor:
         """x.std(0) (unbiased), (I,): the regulariser's input scale of the first layer."""
         if self._input_std is None:
-            self._input_std = self._x.std(0)
+            self._input_std = self.x.std(0)
         return self._input_std
 
     @property

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from kanwidget.core.network import samples_last
+from kanwidget.core.network.symbolic_node import SymbolicBranchNode
 from kanwidget.core.numerics import spline
 
 if TYPE_CHECKING:
@@ -65,47 +66,103 @@ def network_penalty(stats: list[tuple[Tensor, Tensor]], lamb_l1: float,
     return total, grads
 
 
+class _Context:
+    """What a torch.autograd.Function's static forward/backward expect of ctx, for calling them directly."""
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors: tuple[Tensor, ...] = ()
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        self.saved_tensors = tensors
+
+
 def applies(model: "KAN", x: Tensor, lamb: float, loss_fn: Any, lamb_coef: float, lamb_coefdiff: float) -> bool:
-    """Whether `evaluate_with_gradient` can stand in for autograd on this model and batch."""
+    """Whether `evaluate_with_gradient` can stand in for autograd on this model and batch: the squared error,
+    silu bases, no multiplication nodes, and symbolic edges only without the sparsity penalty."""
     if loss_fn is not None or lamb_coef or lamb_coefdiff or model.mult_arities is not None or x.requires_grad:
         return False
     n = x.shape[0]
     if lamb > 0 and n < 2:
         return False
     for l, layer in enumerate(model.layers):
-        if layer.base_fun is not torch.nn.functional.silu or (layer.sym_names and layer.has_symbolic):
+        if layer.base_fun is not torch.nn.functional.silu or (lamb > 0 and layer.has_symbolic):
             return False
         if l > 0 and lamb > 0 and n * layer.in_dim * layer.out_dim > EXPLICIT_ACTIVATION_LIMIT:
             return False
     return True
 
 
+class _LayerPass:
+    """One layer's forward with the samples last, (O, N), and what its backward needs."""
+
+    def __init__(self, layer: Any, first: bool, h: Tensor, features: Any, with_std: bool, need_grad: bool) -> None:
+        self.layer, self.first = layer, first
+        self.spline: tuple | None = None
+        self.symbolic: _Context | None = None
+        self.std = h.new_empty(0)
+        symbolic = layer.has_symbolic
+        out: Tensor | None = None
+        if not (symbolic and layer._only_symbolic()):
+            mask = layer.numeric_mask
+            if first:
+                out, self.std, self.spline = samples_last.first_layer_forward(
+                    features, layer.coef, layer.scale_sp, layer.scale_base, mask, layer.bias, with_std)
+            else:
+                bases, slopes = spline.bases_samples_last(h, layer.grid, layer.k, need_derivative=need_grad)
+                out, self.std, self.spline = samples_last.hidden_layer_forward(
+                    h, bases, slopes, layer.coef, layer.scale_sp, layer.scale_base, mask, layer.bias, with_std)
+        if symbolic:   # symbolic_node's own forward and backward, with the samples first: (N, I) -> (N, O)
+            ctx = _Context((need_grad and not first, need_grad and layer.sym_affine.requires_grad, False, False, False))
+            x_first = features.x if first else h.t()
+            ys = SymbolicBranchNode.forward(ctx, x_first, layer.sym_affine, layer.mask, layer._symbolic_plan(),
+                                            layer.out_dim).t()
+            out = ys.add(layer.bias.unsqueeze(1)) if out is None else ys.add(out)
+            self.symbolic = ctx
+        assert out is not None
+        self.out = out
+
+    def backward(self, g: Tensor, g_std: Tensor | None) -> Tensor | None:
+        """Adds the parameters' gradients to their .grad from d/d output (O, N) (and d/d edge std);
+        returns d/d input (I, N) of a hidden layer."""
+        layer, gx = self.layer, None
+        if self.spline is not None:
+            backward = samples_last.first_layer_backward if self.first else samples_last.hidden_layer_backward
+            grads = backward(self.spline, g, g_std)
+            for param, grad in ((layer.coef, grads.coef), (layer.scale_sp, grads.scale_sp),
+                                (layer.scale_base, grads.scale_base)):
+                if grad is not None:
+                    param.grad.add_(grad)
+            gx = grads.x
+        if self.symbolic is not None:
+            gx_sym, gaffine = SymbolicBranchNode.backward(self.symbolic, g.t())[:2]
+            if gaffine is not None and layer.sym_affine.grad is not None:
+                layer.sym_affine.grad.add_(gaffine)
+            if gx_sym is not None:
+                gx = gx_sym.t() if gx is None else gx.add_(gx_sym.t())
+        return gx
+
+
 @torch.no_grad()
 def evaluate_with_gradient(model: "KAN", x: Tensor, y: Tensor, lamb: float, lamb_l1: float,
                            lamb_entropy: float) -> tuple[Tensor, Tensor]:
     """Train loss mean((model(x) - y)^2) and the penalty (0 when lamb == 0); adds the gradient of
-    loss + lamb * penalty to every trainable parameter's .grad (coef, scale_sp, scale_base).
+    loss + lamb * penalty to every trainable parameter's .grad (coef, scale_sp, scale_base, sym_affine).
 
     Call only where `applies(...)` holds. The parameters' .grad must exist (fit's flat gradient views).
-    The layers run with the samples last (network/samples_last.py); the data's features (and std) are kept
+    The spline edges run with the samples last (network/samples_last.py), symbolic edges through their
+    node's own forward and backward (network/symbolic_node.py); the data's features (and std) are kept
     by the first layer between evaluations (fused_spline.ConstantFeatures).
     """
     with_std = lamb > 0
     n = x.shape[0]
-    saved, inputs = [], []
-    layers = model.layers
+    layers = list(model.layers)
     features = layers[0]._constant_features(x)
+    passes: list[_LayerPass] = []
     h = x.new_empty(0)
     for l, layer in enumerate(layers):
-        if l == 0:
-            h, std, kept = samples_last.first_layer_forward(features, layer.coef, layer.scale_sp, layer.scale_base,
-                                                            layer.mask, layer.bias, with_std)
-        else:
-            bases, slopes = spline.bases_samples_last(h, layer.grid, layer.k, need_derivative=True)
-            inputs.append(h)
-            h, std, kept = samples_last.hidden_layer_forward(h, bases, slopes, layer.coef, layer.scale_sp,
-                                                             layer.scale_base, layer.mask, layer.bias, with_std)
-        saved.append((kept, std))
+        passes.append(_LayerPass(layer, l == 0, h, features, with_std, need_grad=True))
+        h = passes[-1].out
     residual = (h - y.t()).reshape(-1)                     # (O, N) against the labels one row per output
     numel = residual.numel()
     loss = residual.dot(residual) / numel
@@ -113,26 +170,17 @@ def evaluate_with_gradient(model: "KAN", x: Tensor, y: Tensor, lamb: float, lamb
     penalty_grads: list[tuple[Tensor, Tensor]] = []
     in_stds: list[Tensor] = []
     if with_std:
-        in_stds = [features.input_std] + [h_l.std(1) for h_l in inputs]
-        value, penalty_grads = network_penalty([(std, s) for (_, std), s in zip(saved, in_stds)], lamb_l1, lamb_entropy)
+        in_stds = [features.input_std] + [p.out.std(1) for p in passes[:-1]]
+        value, penalty_grads = network_penalty([(p.std, s) for p, s in zip(passes, in_stds)], lamb_l1, lamb_entropy)
         reg = x.new_tensor(value)
     g = residual.view_as(h) * (2.0 / numel)
     for l in range(len(layers) - 1, -1, -1):
-        layer = layers[l]
-        kept = saved[l][0]
-        g_std = penalty_grads[l][0] * lamb if with_std else None
-        if l == 0:
-            grads = samples_last.first_layer_backward(kept, g, g_std)
-        else:
-            grads = samples_last.hidden_layer_backward(kept, g, g_std)
-        for param, grad in ((layer.coef, grads.coef), (layer.scale_sp, grads.scale_sp),
-                            (layer.scale_base, grads.scale_base)):
-            if grad is not None:
-                param.grad.add_(grad)
+        gx = passes[l].backward(g, penalty_grads[l][0] * lamb if with_std else None)
         if l > 0:
-            g = grads.x
+            assert gx is not None
+            g = gx
             if with_std:   # the input std's share: d std_i / d x_in = (x_in - mean_i) / ((N - 1) std_i)
-                h_l = inputs[l - 1]
+                h_l = passes[l - 1].out
                 coeff = penalty_grads[l][1] * lamb / ((n - 1) * in_stds[l])
                 g = g.addcmul_(h_l - h_l.mean(1, keepdim=True), coeff.unsqueeze(1))
     return loss, reg
@@ -151,14 +199,10 @@ class FixedInputLoss:
 
     @torch.no_grad()
     def __call__(self, model: "KAN") -> Tensor:
+        layers = list(model.layers)
+        features = layers[0]._constant_features(self.x)
         h = self.x.new_empty(0)
-        for l, layer in enumerate(model.layers):
-            if l == 0:
-                h = samples_last.first_layer_forward(layer._constant_features(self.x), layer.coef, layer.scale_sp,
-                                                     layer.scale_base, layer.mask, layer.bias, False)[0]
-            else:
-                bases = spline.bases_samples_last(h, layer.grid, layer.k, need_derivative=False)[0]
-                h = samples_last.hidden_layer_forward(h, bases, None, layer.coef, layer.scale_sp, layer.scale_base,
-                                                      layer.mask, layer.bias, False)[0]
+        for l, layer in enumerate(layers):
+            h = _LayerPass(layer, l == 0, h, features, with_std=False, need_grad=False).out
         residual = (h - self.y.t()).reshape(-1)
         return residual.dot(residual) / residual.numel()
