@@ -3,7 +3,8 @@
 Wraps a few functions with perf_counter timers (about a microsecond per call, so the parts add up to the
 phase times) while the workflow runs once more:
 
-- forward + reg   the LBFGS closure minus its backward: layers, bases, regularisation, loss
+- forward + reg   the LBFGS closure minus Tensor.backward: layers, bases, regularisation, loss (and the
+                  hand-written backward of the autograd-free objective)
 - backward        Tensor.backward inside the closure
 - LBFGS own       LBFGS.step minus the closure: line search, two-loop recursion, flat-vector copies
 - per step        fit minus LBFGS.step: test loss, grid updates, stall watch, callbacks, recording

@@ -58,6 +58,7 @@ class LBFGS:
         self._params: list[Tensor] = list(params)
         self._single = self._params[0] if len(self._params) == 1 else None  # training passes one flat vector
         self.state: dict = {}
+        self._at_step: float | None = None   # the parameters are at x + _at_step * d during a line search
 
     # --------------------------------------------------------- flat vectors
     def _flat_grad(self) -> Tensor:
@@ -85,11 +86,22 @@ class LBFGS:
 
     def _directional_evaluate(self, closure: Callable[[], Tensor], x: list[Tensor], t: float,
                               d: Tensor) -> tuple[float, Tensor]:
+        """Loss and gradient at x + t d. The parameters stay there (`_at_step` = t) until the next call or
+        `_move_to` needs them elsewhere: a line search that accepts its last trial costs no copy back."""
+        if self._at_step is not None:
+            self._set_params(x)
         self._add_to_params(t, d)
+        self._at_step = t
         loss = float(closure())
-        flat_grad = self._flat_grad()
-        self._set_params(x)
-        return loss, flat_grad
+        return loss, self._flat_grad()
+
+    def _move_to(self, x: list[Tensor], t: float, d: Tensor) -> None:
+        """Put the parameters at x + t d, computed as x.add_(d, alpha=t) (the trial's own arithmetic)."""
+        if self._at_step != t:
+            if self._at_step is not None:
+                self._set_params(x)
+            self._add_to_params(t, d)
+        self._at_step = None
 
     # ------------------------------------------------------------------ step
     @torch.no_grad()
@@ -146,10 +158,11 @@ class LBFGS:
             if gtd > -tol_change:
                 break
             x_init = [p.detach().clone() for p in self._params]
+            self._at_step = None
             loss, flat_grad, t, ls_evals = _strong_wolfe(
                 lambda x, step, direction: self._directional_evaluate(closure, x, step, direction),
                 x_init, t, d, loss, flat_grad, gtd)
-            self._add_to_params(t, d)
+            self._move_to(x_init, t, d)
             evals += ls_evals
             if n_iter == max_iter or evals >= max_eval:
                 break

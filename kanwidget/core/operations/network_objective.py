@@ -169,8 +169,10 @@ def evaluate_with_gradient(model: "KAN", x: Tensor, y: Tensor, lamb: float, lamb
     reg = x.new_zeros(())
     penalty_grads: list[tuple[Tensor, Tensor]] = []
     in_stds: list[Tensor] = []
+    centred: list[Tensor] = []                     # hidden inputs minus their batch mean, (I, N)
     if with_std:
-        in_stds = [features.input_std] + [p.out.std(1) for p in passes[:-1]]
+        centred = [p.out - p.out.mean(1, keepdim=True) for p in passes[:-1]]
+        in_stds = [features.input_std] + [c.square().sum(1).div_(n - 1).sqrt_() for c in centred]
         value, penalty_grads = network_penalty([(p.std, s) for p, s in zip(passes, in_stds)], lamb_l1, lamb_entropy)
         reg = x.new_tensor(value)
     g = residual.view_as(h) * (2.0 / numel)
@@ -180,9 +182,8 @@ def evaluate_with_gradient(model: "KAN", x: Tensor, y: Tensor, lamb: float, lamb
             assert gx is not None
             g = gx
             if with_std:   # the input std's share: d std_i / d x_in = (x_in - mean_i) / ((N - 1) std_i)
-                h_l = passes[l - 1].out
                 coeff = penalty_grads[l][1] * lamb / ((n - 1) * in_stds[l])
-                g = g.addcmul_(h_l - h_l.mean(1, keepdim=True), coeff.unsqueeze(1))
+                g = g.addcmul_(centred[l - 1], coeff.unsqueeze(1))
     return loss, reg
 
 
