@@ -61,6 +61,25 @@ def test_samples_last_layout_gives_the_same_bases_one_row_per_input(bend: bool) 
     torch.testing.assert_close(only, bases, rtol=0, atol=1e-15, equal_nan=True)
 
 
+def test_live_bases_put_back_in_their_columns_are_the_dense_bases() -> None:
+    knots = uniform_knots([(-1.0, 1.0), (0.0, 3.5)], 5, 3)
+    x = samples(knots).t().contiguous()                     # (I, N), in and beyond the knots, every knot
+    x[0, 7] = float("nan")
+    live = spline.live_bases_samples_last(x, knots, 3, need_derivative=True)
+    assert live is not None and live.values.shape == live.slopes.shape == (2, x.shape[1], 4)
+    for part, want in ((live.values, bspline_basis_reference(x.t(), knots, 3)),
+                       (live.slopes, bspline_derivative_reference(x.t(), knots, 3))):
+        row = x.new_zeros(2, x.shape[1], live.n_columns).scatter_add_(2, live.columns, part)
+        dense = row[..., live.first:live.first + 8]
+        keep = torch.ones(x.shape[1], dtype=torch.bool)
+        keep[7] = False                                     # the NaN sample: all its live values are NaN
+        torch.testing.assert_close(dense[:, keep], want.transpose(0, 1)[:, keep], rtol=0, atol=1e-11)
+    assert bool(torch.isnan(live.values[0, 7]).all()) and bool(torch.isfinite(live.values[1]).all())
+    bent = knots.clone()
+    bent[0, 4] += 1e-2
+    assert spline.live_bases_samples_last(x, bent, 3, need_derivative=False) is None   # not uniform: no live form
+
+
 def test_outside_the_knots_is_zero_and_inside_sums_to_one() -> None:
     knots = uniform_knots([(-1.0, 1.0)], 5, 3)
     x = torch.tensor([[-5.0], [knots[0, 0].item() - 1e-9], [knots[0, -1].item()], [9.0], [0.1]], dtype=F64)

@@ -20,9 +20,10 @@ import torch
 from torch import Tensor
 
 from kanwidget.core.network.fused_spline import ConstantFeatures
+from kanwidget.core.numerics.uniform_spline import LiveBases
 
 __all__ = ["LayerGrads", "first_layer_forward", "first_layer_backward", "hidden_layer_forward",
-           "hidden_layer_backward"]
+           "hidden_layer_backward", "live_layer_forward", "live_layer_backward"]
 
 
 _SILU_BACKWARD = torch.ops.aten.silu_backward.default   # g * silu'(x) in one op
@@ -118,4 +119,45 @@ def hidden_layer_backward(saved: tuple, gy: Tensor, gstd: Tensor | None) -> Laye
         else:                   # contract the gradient with the weights first: (I, M, N)
             gx = (slopes.transpose(1, 2) * torch.bmm(wsp.transpose(1, 2), g)).sum(1)
         gx += _SILU_BACKWARD(torch.bmm(wb.unsqueeze(1), g).squeeze(1), x)
+    return _parameter_grads(gwsp, gwb, coef, scale_sp, scale_base, mask, spm, gx)
+
+
+def live_layer_forward(x: Tensor, live: LiveBases, coef: Tensor, scale_sp: Tensor, scale_base: Tensor, mask: Tensor,
+                       bias: Tensor, with_std: bool) -> tuple[Tensor, Tensor, tuple]:
+    """`hidden_layer_forward` of a layer with one output, from each sample's k+1 non-zero bases
+    (uniform_spline.LiveBases): its k+1 weights are gathered from the padded row of coefficients instead of
+    multiplying a dense (I, N, M) basis tensor that is mostly zeros."""
+    in_dim, n = x.shape
+    n_bases = coef.shape[-1]
+    silu = torch.nn.functional.silu(x)
+    wsp, wb, spm = _weights(coef, scale_sp, scale_base, mask)                       # (I, 1, M), (I, 1)
+    row = wsp.new_zeros(in_dim, live.n_columns)
+    row[:, live.first:live.first + n_bases] = wsp[:, 0]
+    picked = torch.gather(row, 1, live.columns.view(in_dim, -1)).view_as(live.values)   # (I, N, K)
+    acts = torch.addcmul((picked * live.values).sum(-1), silu, wb).unsqueeze(1)        # (I, 1, N)
+    y = acts.sum(0).add_(bias.unsqueeze(1))
+    if with_std:
+        centred = acts - acts.mean(-1, keepdim=True)
+        std = _edge_std(centred, n)
+    else:
+        centred = std = x.new_empty(0)
+    return y, std, (x, live, picked, silu, wb, spm, coef, scale_sp, scale_base, mask, centred, std)
+
+
+def live_layer_backward(saved: tuple, gy: Tensor, gstd: Tensor | None) -> LayerGrads:
+    """Gradients of `live_layer_forward` (see `hidden_layer_backward`)."""
+    x, live, picked, silu, wb, spm, coef, scale_sp, scale_base, mask, centred, std = saved
+    in_dim, n = x.shape
+    n_bases = coef.shape[-1]
+    if gstd is not None:
+        g = torch.addcmul(gy, centred[:, 0], (gstd / (max(n - 1, 1) * std)))               # (I, N)
+    else:
+        g = gy.expand(in_dim, n)
+    weighted = (live.values * g.unsqueeze(-1)).view(in_dim, -1)
+    grow = g.new_zeros(in_dim, live.n_columns).scatter_add_(1, live.columns.view(in_dim, -1), weighted)
+    gwsp = grow[:, live.first:live.first + n_bases].unsqueeze(1)                        # (I, 1, M)
+    gwb = (g * silu).sum(-1, keepdim=True)                                             # (I, 1)
+    gx = None
+    if live.slopes is not None:
+        gx = (picked * live.slopes).sum(-1).mul_(g).add_(_SILU_BACKWARD(g * wb, x))
     return _parameter_grads(gwsp, gwb, coef, scale_sp, scale_base, mask, spm, gx)

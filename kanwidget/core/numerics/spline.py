@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from kanwidget.core.numerics.uniform_spline import UniformKnots, uniform_bases
+from kanwidget.core.numerics.uniform_spline import LiveBases, UniformKnots, uniform_bases, uniform_live
 
 
 def uniform_grid(in_dim: int, intervals: int, lo: float | Tensor, hi: float | Tensor,
@@ -328,6 +328,14 @@ def bases_samples_last(x: Tensor, knots: Tensor, k: int, need_derivative: bool) 
         return uniform_bases(x, uniform, need_derivative, samples_last=True)
     bases, slopes = _bases_and_derivative(x.t(), knots, k, need_derivative)
     return bases.transpose(0, 1), (slopes.transpose(0, 1) if slopes is not None else None)
+
+
+def live_bases_samples_last(x: Tensor, knots: Tensor, k: int, need_derivative: bool) -> LiveBases | None:
+    """The non-zero bases (and slopes) of x (I, N) without the dense zeros (uniform_spline.LiveBases), or None
+    where the knots are not uniform (then use `bases_samples_last`)."""
+    x, knots = _common(x, knots)
+    uniform = _table_for(knots, k, x.dtype).uniform
+    return None if uniform is None else uniform_live(x, uniform, need_derivative)
 
 
 def _common(x: Tensor, knots: Tensor) -> tuple[Tensor, Tensor]:

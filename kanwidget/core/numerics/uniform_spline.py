@@ -13,11 +13,12 @@ tensor once and sends uniform ones here. Values equal the general path up to rou
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
-__all__ = ["UniformKnots", "uniform_bases"]
+__all__ = ["LiveBases", "UniformKnots", "uniform_bases", "uniform_live"]
 
 #: knots count as uniform when every spacing is within SPACING_ULPS rounding units of the largest knot of the
 #: mean spacing (a grid made by linspace is). Only float64: in float32 both the position s = (x - t_0)/h (up to
@@ -59,21 +60,31 @@ class UniformKnots:
         return bool((mean > 0).all()) and bool(((spacing - mean).abs() <= tolerance).all())
 
 
-def uniform_bases(x: Tensor, knots: UniformKnots, need_derivative: bool,
-                  samples_last: bool = False) -> tuple[Tensor, Tensor | None]:
-    """Dense bases (N, I, M) and, if asked, d B_m / dx (N, I, M) of samples x (N, I) on uniform knots.
+class LiveBases(NamedTuple):
+    """The k+1 non-zero bases of every sample of x (I, N), without the zeros around them.
 
-    With samples_last, x is (I, N) (one row per input) and both results are (I, N, M). The results are
-    views into one buffer (values and slopes interleaved), not contiguous tensors. Non-finite samples give
-    a row of NaN for their input, as the general path does.
+    columns (I, N, K) long: where each value sits in a row of `n_columns` (basis m at column m + `first`;
+    the columns outside first .. first + M - 1 hold parked samples and the partial supports at the ends,
+    which a row of weights padded with zeros there ignores). values and slopes (d/dx) (I, N, K), NaN for
+    non-finite samples.
     """
-    k, kk, m = knots.k, knots.k + 1, knots.n_bases
+    columns: Tensor
+    values: Tensor
+    slopes: Tensor | None
+    first: int
+    n_columns: int
+
+
+def _live(x: Tensor, knots: UniformKnots, need_derivative: bool,
+          samples_last: bool) -> tuple[Tensor, Tensor, bool]:
+    """(columns (*x.shape, K), live values | slopes (*x.shape, width*K), whether x is all finite)."""
+    k = knots.k
     lead = x.shape
     # per-input constants broadcast along the samples' axis: (I,) for (N, I) data, (I, 1) for (I, N) data
     inv_h = knots.inv_h[:, None] if samples_last else knots.inv_h
     shift = knots.shift_plus_one[:, None] if samples_last else knots.shift_plus_one
     # position in intervals, counted from one interval left of t_0 (column 0 parks samples left of the knots,
-    # column J + 1 those right of them: their values land in columns that are cut off below)
+    # column J + 1 those right of them: their values land in columns outside the M bases)
     s = torch.addcmul(shift, x, inv_h)
     s.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0).clamp_(0.0, knots.n_intervals + 1.0)
     j = s.floor()
@@ -85,12 +96,37 @@ def uniform_bases(x: Tensor, knots: UniformKnots, need_derivative: bool,
     live = coefficients[k].expand(*lead, -1)
     for d in range(k - 1, -1, -1):
         live = torch.addcmul(coefficients[d], u, live)
-    width = 2 if need_derivative else 1
     # basis m = j - k + r of the r-th live value sits at column m + k + 1 (the slot j counts from t_0 - h)
-    index = j.to(torch.long).unsqueeze(-1) + knots.offsets                                # (*lead, K)
+    columns = j.to(torch.long).unsqueeze(-1) + knots.offsets                              # (*lead, K)
+    finite = math.isfinite(float(x.sum())) or bool(torch.isfinite(x).all())            # one cheap check when finite
+    return columns, live, finite
+
+
+def uniform_live(x: Tensor, knots: UniformKnots, need_derivative: bool) -> LiveBases:
+    """The non-zero bases (and slopes) of samples x (I, N) (one row per input) on uniform knots."""
+    kk = knots.k + 1
+    columns, live, finite = _live(x, knots, need_derivative, samples_last=True)
+    if not finite:
+        live = torch.where(torch.isfinite(x).unsqueeze(-1), live, torch.full_like(live, float("nan")))
+    return LiveBases(columns, live[..., :kk], live[..., kk:] if need_derivative else None, kk,
+                     knots.n_intervals + knots.k + 2)
+
+
+def uniform_bases(x: Tensor, knots: UniformKnots, need_derivative: bool,
+                  samples_last: bool = False) -> tuple[Tensor, Tensor | None]:
+    """Dense bases (N, I, M) and, if asked, d B_m / dx (N, I, M) of samples x (N, I) on uniform knots.
+
+    With samples_last, x is (I, N) (one row per input) and both results are (I, N, M). The results are
+    views into one buffer (values and slopes interleaved), not contiguous tensors. Non-finite samples give
+    a row of NaN for their input, as the general path does.
+    """
+    k, kk, m = knots.k, knots.k + 1, knots.n_bases
+    lead = x.shape
+    columns, live, finite = _live(x, knots, need_derivative, samples_last)
+    width = 2 if need_derivative else 1
     out = x.new_zeros(*lead, width, knots.n_intervals + k + 2)
-    out.scatter_(3, index.unsqueeze(2).expand(*lead, width, kk), live.view(*lead, width, kk))
+    out.scatter_(3, columns.unsqueeze(2).expand(*lead, width, kk), live.view(*lead, width, kk))
     dense = out[..., k + 1: k + 1 + m]
-    if not math.isfinite(float(x.sum())) and not bool(torch.isfinite(x).all()):   # one cheap check when finite
+    if not finite:
         dense = torch.where(torch.isfinite(x)[:, :, None, None], dense, torch.full_like(dense, float("nan")))
     return dense[:, :, 0], (dense[:, :, 1] if need_derivative else None)

@@ -99,19 +99,26 @@ class _LayerPass:
     def __init__(self, layer: Any, first: bool, h: Tensor, features: Any, with_std: bool, need_grad: bool) -> None:
         self.layer, self.first = layer, first
         self.spline: tuple | None = None
+        self.spline_backward: Any = None
         self.symbolic: _Context | None = None
         self.std = h.new_empty(0)
         symbolic = layer.has_symbolic
         out: Tensor | None = None
         if not (symbolic and layer._only_symbolic()):
             mask = layer.numeric_mask
+            params = (layer.coef, layer.scale_sp, layer.scale_base, mask, layer.bias, with_std)
+            live = spline.live_bases_samples_last(h, layer.grid, layer.k, need_grad) \
+                if not first and layer.out_dim == 1 else None
             if first:
-                out, self.std, self.spline = samples_last.first_layer_forward(
-                    features, layer.coef, layer.scale_sp, layer.scale_base, mask, layer.bias, with_std)
+                out, self.std, self.spline = samples_last.first_layer_forward(features, *params)
+                self.spline_backward = samples_last.first_layer_backward
+            elif live is not None:    # one output on uniform knots: the non-zero bases only
+                out, self.std, self.spline = samples_last.live_layer_forward(h, live, *params)
+                self.spline_backward = samples_last.live_layer_backward
             else:
                 bases, slopes = spline.bases_samples_last(h, layer.grid, layer.k, need_derivative=need_grad)
-                out, self.std, self.spline = samples_last.hidden_layer_forward(
-                    h, bases, slopes, layer.coef, layer.scale_sp, layer.scale_base, mask, layer.bias, with_std)
+                out, self.std, self.spline = samples_last.hidden_layer_forward(h, bases, slopes, *params)
+                self.spline_backward = samples_last.hidden_layer_backward
         if symbolic:   # symbolic_node's own forward and backward, with the samples first: (N, I) -> (N, O)
             ctx = _Context((need_grad and not first, need_grad and layer.sym_affine.requires_grad, False, False, False))
             x_first = features.x if first else h.t()
@@ -127,8 +134,7 @@ class _LayerPass:
         returns d/d input (I, N) of a hidden layer."""
         layer, gx = self.layer, None
         if self.spline is not None:
-            backward = samples_last.first_layer_backward if self.first else samples_last.hidden_layer_backward
-            grads = backward(self.spline, g, g_std)
+            grads = self.spline_backward(self.spline, g, g_std)
             for param, grad in ((layer.coef, grads.coef), (layer.scale_sp, grads.scale_sp),
                                 (layer.scale_base, grads.scale_base)):
                 if grad is not None:
