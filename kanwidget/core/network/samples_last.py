@@ -51,8 +51,17 @@ def _parameter_grads(gwsp: Tensor, gwb: Tensor, coef: Tensor, scale_sp: Tensor, 
                       gwb * mask if scale_base.requires_grad else None, x)
 
 
-def _edge_std(centred: Tensor, n: int) -> Tensor:
-    return torch.sqrt(centred.square().sum(-1) / max(n - 1, 1) + torch.finfo(centred.dtype).tiny)
+def _sum_and_std(acts: Tensor, bias: Tensor, with_std: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """From every edge's output (I, O, N): the layer's output (O, N), the edges' unbiased batch std (I, O) and
+    their centred outputs (I, O, N) (both empty without with_std)."""
+    y = acts.sum(0).add_(bias.unsqueeze(1))
+    if not with_std:
+        empty = acts.new_empty(0)
+        return y, empty, empty
+    n = acts.shape[-1]
+    centred = acts - acts.mean(-1, keepdim=True)
+    std = torch.sqrt(centred.square().sum(-1) / max(n - 1, 1) + torch.finfo(acts.dtype).tiny)
+    return y, std, centred
 
 
 def first_layer_forward(features: ConstantFeatures, coef: Tensor, scale_sp: Tensor, scale_base: Tensor,
@@ -86,16 +95,10 @@ def hidden_layer_forward(x: Tensor, bases: Tensor, slopes: Tensor | None, coef: 
                          with_std: bool) -> tuple[Tensor, Tensor, tuple]:
     """Output (O, N) of a layer on x (I, N) with its bases and slopes (I, N, M) (spline.bases_samples_last);
     slopes only where the input's gradient is wanted (backward)."""
-    n = x.shape[1]
     silu = torch.nn.functional.silu(x)
     wsp, wb, spm = _weights(coef, scale_sp, scale_base, mask)                       # (I, O, M), (I, O)
     acts = torch.baddbmm(wb.unsqueeze(-1) * silu.unsqueeze(1), wsp, bases.transpose(1, 2))   # (I, O, N)
-    y = acts.sum(0).add_(bias.unsqueeze(1))
-    if with_std:
-        centred = acts - acts.mean(-1, keepdim=True)
-        std = _edge_std(centred, n)
-    else:
-        centred = std = x.new_empty(0)
+    y, std, centred = _sum_and_std(acts, bias, with_std)
     return y, std, (x, bases, slopes, silu, wsp, wb, spm, coef, scale_sp, scale_base, mask, centred, std)
 
 
@@ -135,12 +138,7 @@ def live_layer_forward(x: Tensor, live: LiveBases, coef: Tensor, scale_sp: Tenso
     row[:, live.first:live.first + n_bases] = wsp[:, 0]
     picked = torch.gather(row, 1, live.columns.view(in_dim, -1)).view_as(live.values)   # (I, N, K)
     acts = torch.addcmul((picked * live.values).sum(-1), silu, wb).unsqueeze(1)        # (I, 1, N)
-    y = acts.sum(0).add_(bias.unsqueeze(1))
-    if with_std:
-        centred = acts - acts.mean(-1, keepdim=True)
-        std = _edge_std(centred, n)
-    else:
-        centred = std = x.new_empty(0)
+    y, std, centred = _sum_and_std(acts, bias, with_std)
     return y, std, (x, live, picked, silu, wb, spm, coef, scale_sp, scale_base, mask, centred, std)
 
 
