@@ -9,12 +9,10 @@ weighting (phi.py), the same as FusedSplineLayer / ConstantInputSplineLayer comp
 first; tests/core/test_network_objective.py checks both against autograd on the composed formula.
 
 Each forward returns the output, every edge's batch std (unbiased; empty without `with_std`) and what
-its backward needs; each backward returns the gradients of the layer's coef, scale_sp and scale_base
-(None where those do not require one) and, for hidden layers, of the input.
+its backward needs; each backward adds the gradients of the layer's coef, scale_sp and scale_base to
+their .grad (those that require one) and, for hidden layers, returns the input's.
 """
 from __future__ import annotations
-
-from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -22,18 +20,11 @@ from torch import Tensor
 from kanwidget.core.network.fused_spline import ConstantFeatures
 from kanwidget.core.numerics.uniform_spline import LiveBases
 
-__all__ = ["LayerGrads", "first_layer_forward", "first_layer_backward", "hidden_layer_forward",
+__all__ = ["first_layer_forward", "first_layer_backward", "hidden_layer_forward",
            "hidden_layer_backward", "live_layer_forward", "live_layer_backward"]
 
 
 _SILU_BACKWARD = torch.ops.aten.silu_backward.default   # g * silu'(x) in one op
-
-
-class LayerGrads(NamedTuple):
-    coef: Tensor | None
-    scale_sp: Tensor | None
-    scale_base: Tensor | None
-    x: Tensor | None = None      # (I, N), hidden layers only
 
 
 def _weights(coef: Tensor, scale_sp: Tensor, scale_base: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -43,12 +34,16 @@ def _weights(coef: Tensor, scale_sp: Tensor, scale_base: Tensor, mask: Tensor) -
     return coef * spm, scale_base * mask, spm
 
 
-def _parameter_grads(gwsp: Tensor, gwb: Tensor, coef: Tensor, scale_sp: Tensor, scale_base: Tensor, mask: Tensor,
-                     spm: Tensor, x: Tensor | None = None) -> LayerGrads:
-    """Chain d/d w_spline (I, O, M) and d/d w_base (I, O) to the parameters (see `_weights`)."""
-    return LayerGrads(gwsp * spm if coef.requires_grad else None,
-                      (gwsp * coef).sum(-1) * mask if scale_sp.requires_grad else None,
-                      gwb * mask if scale_base.requires_grad else None, x)
+def _add_parameter_grads(gwsp: Tensor, gwb: Tensor, coef: Tensor, scale_sp: Tensor, scale_base: Tensor,
+                         mask: Tensor, spm: Tensor) -> None:
+    """Chain d/d w_spline (I, O, M) and d/d w_base (I, O) to the parameters (see `_weights`) and add them to
+    the .grad of those that require one (which must exist)."""
+    if coef.requires_grad:
+        coef.grad.addcmul_(gwsp, spm)
+    if scale_sp.requires_grad:
+        scale_sp.grad.addcmul_((gwsp * coef).sum(-1), mask)
+    if scale_base.requires_grad:
+        scale_base.grad.addcmul_(gwb, mask)
 
 
 def _sum_and_std(acts: Tensor, bias: Tensor, with_std: bool) -> tuple[Tensor, Tensor, Tensor]:
@@ -80,14 +75,15 @@ def first_layer_forward(features: ConstantFeatures, coef: Tensor, scale_sp: Tens
     return y, std, (features, coef, scale_sp, scale_base, mask, spm, cw, std)
 
 
-def first_layer_backward(saved: tuple, gy: Tensor, gstd: Tensor | None) -> LayerGrads:
-    """Parameter gradients of `first_layer_forward` from d/d output (O, N) and d/d edge std (I, O)."""
+def first_layer_backward(saved: tuple, gy: Tensor, gstd: Tensor | None) -> None:
+    """Adds the parameter gradients of `first_layer_forward` to their .grad, from d/d output (O, N) and
+    d/d edge std (I, O)."""
     features, coef, scale_sp, scale_base, mask, spm, cw, std = saved
     in_dim, out_dim, _ = coef.shape
     gw = (gy @ features.feats).view(out_dim, in_dim, -1).transpose(0, 1)            # (I, O, M+1)
     if gstd is not None:
         gw = gw + (gstd / std).unsqueeze(-1) * cw
-    return _parameter_grads(gw[..., 1:], gw[..., 0], coef, scale_sp, scale_base, mask, spm)
+    _add_parameter_grads(gw[..., 1:], gw[..., 0], coef, scale_sp, scale_base, mask, spm)
 
 
 def hidden_layer_forward(x: Tensor, bases: Tensor, slopes: Tensor | None, coef: Tensor, scale_sp: Tensor,
@@ -102,9 +98,9 @@ def hidden_layer_forward(x: Tensor, bases: Tensor, slopes: Tensor | None, coef: 
     return y, std, (x, bases, slopes, silu, wsp, wb, spm, coef, scale_sp, scale_base, mask, centred, std)
 
 
-def hidden_layer_backward(saved: tuple, gy: Tensor, gstd: Tensor | None) -> LayerGrads:
-    """Gradients of `hidden_layer_forward` from d/d output (O, N) and d/d edge std (I, O); the input's
-    (I, N) when slopes were given."""
+def hidden_layer_backward(saved: tuple, gy: Tensor, gstd: Tensor | None) -> Tensor | None:
+    """Adds the parameter gradients of `hidden_layer_forward` to their .grad, from d/d output (O, N) and
+    d/d edge std (I, O); returns the input's (I, N) when slopes were given (else None)."""
     x, bases, slopes, silu, wsp, wb, spm, coef, scale_sp, scale_base, mask, centred, std = saved
     in_dim, n = x.shape
     out_dim, n_bases = wsp.shape[1], wsp.shape[2]
@@ -122,7 +118,8 @@ def hidden_layer_backward(saved: tuple, gy: Tensor, gstd: Tensor | None) -> Laye
         else:                   # contract the gradient with the weights first: (I, M, N)
             gx = (slopes.transpose(1, 2) * torch.bmm(wsp.transpose(1, 2), g)).sum(1)
         gx += _SILU_BACKWARD(torch.bmm(wb.unsqueeze(1), g).squeeze(1), x)
-    return _parameter_grads(gwsp, gwb, coef, scale_sp, scale_base, mask, spm, gx)
+    _add_parameter_grads(gwsp, gwb, coef, scale_sp, scale_base, mask, spm)
+    return gx
 
 
 def live_layer_forward(x: Tensor, live: LiveBases, coef: Tensor, scale_sp: Tensor, scale_base: Tensor, mask: Tensor,
@@ -142,7 +139,7 @@ def live_layer_forward(x: Tensor, live: LiveBases, coef: Tensor, scale_sp: Tenso
     return y, std, (x, live, picked, silu, wb, spm, coef, scale_sp, scale_base, mask, centred, std)
 
 
-def live_layer_backward(saved: tuple, gy: Tensor, gstd: Tensor | None) -> LayerGrads:
+def live_layer_backward(saved: tuple, gy: Tensor, gstd: Tensor | None) -> Tensor | None:
     """Gradients of `live_layer_forward` (see `hidden_layer_backward`)."""
     x, live, picked, silu, wb, spm, coef, scale_sp, scale_base, mask, centred, std = saved
     in_dim, n = x.shape
@@ -158,4 +155,5 @@ def live_layer_backward(saved: tuple, gy: Tensor, gstd: Tensor | None) -> LayerG
     gx = None
     if live.slopes is not None:
         gx = (picked * live.slopes).sum(-1).mul_(g).add_(_SILU_BACKWARD(g * wb, x))
-    return _parameter_grads(gwsp, gwb, coef, scale_sp, scale_base, mask, spm, gx)
+    _add_parameter_grads(gwsp, gwb, coef, scale_sp, scale_base, mask, spm)
+    return gx

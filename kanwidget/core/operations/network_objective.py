@@ -134,12 +134,7 @@ class _LayerPass:
         returns d/d input (I, N) of a hidden layer."""
         layer, gx = self.layer, None
         if self.spline is not None:
-            grads = self.spline_backward(self.spline, g, g_std)
-            for param, grad in ((layer.coef, grads.coef), (layer.scale_sp, grads.scale_sp),
-                                (layer.scale_base, grads.scale_base)):
-                if grad is not None:
-                    param.grad.add_(grad)
-            gx = grads.x
+            gx = self.spline_backward(self.spline, g, g_std)
         if self.symbolic is not None:
             gx_sym, gaffine = SymbolicBranchNode.backward(self.symbolic, g.t())[:2]
             if gaffine is not None and layer.sym_affine.grad is not None:
