@@ -68,7 +68,7 @@ def gradients_by_autograd(model: KAN, x: torch.Tensor, y: torch.Tensor, lamb: fl
     return loss, reg, {id(p): (g if g is not None else torch.zeros_like(p)) for p, g in zip(params, grads)}
 
 
-@pytest.mark.parametrize("width", [[2, 5, 1], [3, 4, 2, 2], [2, 3, 9, 1]])   # the last: 9 outputs > 8 bases
+@pytest.mark.parametrize("width", [[2, 5, 1], [3, 4, 2, 2], [2, 3, 9, 1], [2, 3, 17, 1]])   # 9 outputs > 8 bases; 17 >= WIDE_OUTPUTS
 @pytest.mark.parametrize("lamb", [0.0, 0.01])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_values_and_gradients_equal_the_formula(width: list[int], lamb: float, dtype: torch.dtype) -> None:
