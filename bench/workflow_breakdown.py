@@ -9,7 +9,7 @@ phase times) while the workflow runs once more:
 - LBFGS own       LBFGS.step minus the closure: line search, two-loop recursion, flat-vector copies
 - per step        fit minus LBFGS.step: test loss, grid updates, stall watch, callbacks, recording
 - bases           (of which, in the parts above) B-spline bases: spline._bases_and_derivative,
-                  bases_samples_last and bspline_basis
+                  bases_samples_last, live_bases_samples_last and bspline_basis
 - affine fits     auto_symbolic's batched affine fitting (numerics/symbolic/affine_fit.py); "other" is the rest
 """
 from __future__ import annotations
@@ -54,6 +54,7 @@ def _instrumented(clock: _Clock) -> Iterator[None]:
                  (spline, "_bases_and_derivative", spline._bases_and_derivative),
                  (spline, "bspline_basis", spline.bspline_basis),
                  (spline, "bases_samples_last", spline.bases_samples_last),
+                 (spline, "live_bases_samples_last", spline.live_bases_samples_last),
                  (symbolic_edges, "fit_affine_batched", symbolic_edges.fit_affine_batched)]
     step = optim.LBFGS.step
 
@@ -65,6 +66,7 @@ def _instrumented(clock: _Clock) -> Iterator[None]:
     spline._bases_and_derivative = clock.wrap("bases", spline._bases_and_derivative)
     spline.bspline_basis = clock.wrap("bases", spline.bspline_basis)
     spline.bases_samples_last = clock.wrap("bases", spline.bases_samples_last)
+    spline.live_bases_samples_last = clock.wrap("bases", spline.live_bases_samples_last)
     symbolic_edges.fit_affine_batched = clock.wrap("affine fits", symbolic_edges.fit_affine_batched)
     try:
         yield
