@@ -8,6 +8,10 @@ first (measured for (I, O, M) = (5, 1, 8), (1, 1, 13) and (16, 16, 8) at N = 100
 weighting (phi.py), the same as FusedSplineLayer / ConstantInputSplineLayer compute with the samples
 first; tests/core/test_network_objective.py checks both against autograd on the composed formula.
 
+Layers with one output on uniform knots (the last layer of a regression KAN) take each sample's k+1
+non-zero bases alone (`live_layer_forward`); layers with many outputs and no std penalty never build the
+per-edge outputs (`WIDE_OUTPUTS`).
+
 Each forward returns the output, every edge's batch std (unbiased; empty without `with_std`) and what
 its backward needs; each backward adds the gradients of the layer's coef, scale_sp and scale_base to
 their .grad (those that require one) and, for hidden layers, returns the input's.
@@ -139,7 +143,7 @@ def live_layer_forward(x: Tensor, live: LiveBases, coef: Tensor, scale_sp: Tenso
     """`hidden_layer_forward` of a layer with one output, from each sample's k+1 non-zero bases
     (uniform_spline.LiveBases): its k+1 weights are gathered from the padded row of coefficients instead of
     multiplying a dense (I, N, M) basis tensor that is mostly zeros."""
-    in_dim, n = x.shape
+    in_dim = x.shape[0]
     n_bases = coef.shape[-1]
     silu = torch.nn.functional.silu(x)
     wsp, wb, spm = _weights(coef, scale_sp, scale_base, mask)                       # (I, 1, M), (I, 1)
@@ -152,7 +156,8 @@ def live_layer_forward(x: Tensor, live: LiveBases, coef: Tensor, scale_sp: Tenso
 
 
 def live_layer_backward(saved: tuple, gy: Tensor, gstd: Tensor | None) -> Tensor | None:
-    """Gradients of `live_layer_forward` (see `hidden_layer_backward`)."""
+    """Adds the parameter gradients of `live_layer_forward` to their .grad and returns the input's (I, N)
+    when slopes were computed (as `hidden_layer_backward`)."""
     x, live, picked, silu, wb, spm, coef, scale_sp, scale_base, mask, centred, std = saved
     in_dim, n = x.shape
     n_bases = coef.shape[-1]
