@@ -3,9 +3,11 @@
 On equally spaced knots t_j = t_0 + j h every basis is a shifted copy of one cardinal B-spline, so the k+1
 bases that are non-zero on an interval are the same k+1 polynomials of the local coordinate u in [0, 1)
 whatever the interval. A sample's position s = (x - t_0) / h gives its interval j = floor(s) and u = s - j;
-its k+1 live values (and slopes, times 1/h) are the cardinal polynomials evaluated at u (Horner's rule, k
-fused multiply-adds), and a scatter puts them into the dense (N, I, M) layout at columns j-k .. j. Samples
-outside the knots are parked in padding columns that are cut off, so no mask is needed.
+its k+1 live values (and slopes: the cardinal slopes times 1/h, folded into per-input coefficients) are the
+cardinal polynomials evaluated at u (Horner's rule, k fused multiply-adds), and a scatter puts them into the
+dense (N, I, M) layout at columns j-k .. j (`uniform_bases`; also one row per input, (I, N, M)). Samples
+outside the knots are parked in padding columns that are cut off, so no mask is needed. `uniform_live` keeps
+the k+1 values with their columns and no dense zeros (for layers that gather their weights instead).
 
 The grids fit makes (`grid_eps=1`, the default) and refine keeps are uniform; spline.py checks each knot
 tensor once and sends uniform ones here. Values equal the general path up to rounding (tests/core/test_spline.py).
