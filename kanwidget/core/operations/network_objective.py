@@ -1,14 +1,16 @@
-"""The training objective of a plain spline KAN, with its gradient, computed without autograd.
+"""The training objective of a KAN whose base function is silu, with its gradient, computed without autograd.
 
 fit's closure evaluates mean((f(x) - y)^2) + lamb * sparsity penalty about twenty times per LBFGS step.
 For a small network that is a few hundred operations on tiny tensors, so the cost is per operation, and
 autograd's own bookkeeping (graph nodes, the engine, gradient accumulation) is a large part of it. For
-the common case, every layer a spline layer with silu base (no symbolic edges, no multiplication nodes)
-and the squared error, this module runs every layer's forward and backward by hand with the samples in
-the last dimension (network/samples_last.py, where the batched products run 2-4x faster than with the
-samples first), the sparsity penalty's analytic gradient (`sparsity_penalty`, in float64 on the CPU), and
-the chain rule between layers, and writes the gradients into the parameters' .grad. Values and gradients
-equal the autograd path up to rounding (tests/core/test_network_objective.py); fit uses it whenever `applies` says so.
+the common case, silu as the base function, no multiplication nodes and the squared error (symbolic edges too, when
+there is no sparsity penalty), this module runs every layer's spline edges forward and backward by hand
+with the samples in the last dimension (network/samples_last.py, where the batched products run 2-4x
+faster than with the samples first), the symbolic edges through their node's own forward and backward
+(network/symbolic_node.py), the sparsity penalty's analytic gradient (`sparsity_penalty`, in float64 on
+the CPU), and the chain rule between layers, and writes the gradients into the parameters' .grad. Values
+and gradients equal the composed formula differentiated by autograd up to rounding
+(tests/core/test_network_objective.py); fit uses it whenever `applies` says so.
 """
 from __future__ import annotations
 
