@@ -118,8 +118,9 @@ def test_grid_extension_reaches_the_papers_figures_with_default_grids(dataset):
     """[2,1,1] G=3 -> 10 with the default grids (uniform, 3 % margin): test RMSE at or below the KAN paper's
     example notebook (1.53e-2 at G=3, 3.29e-4 at G=10), here with 100 LBFGS steps per grid instead of 200.
 
-    After 50 steps both figures depend on rounding: at G=3 seeds 0-9 land at 1.45-1.48e-2, but a change of the
-    last bits of the bases once gave 1.56e-2 for seed 1; at G=10 seeds 0-5 land at 3.20-3.53e-4. After 100
+    After 50 steps both figures depend on rounding. At G=3 seeds 0-9 land at 1.45-1.48e-2, but a change of the
+    last bits of the bases once gave 1.56e-2 for seed 1. At G=10 seeds 0-5 land at 3.20-3.53e-4 (3.20-3.49e-4
+    before the samples-last objective: seed 3 was over the bound then, seed 1 is now). After 100
     steps every seed is at 1.451-1.457e-2 and 3.20-3.22e-4."""
     model = KAN(width=[2, 1, 1], grid=3, k=3, seed=1, dtype=torch.float64)
     model.fit(dataset, steps=100, verbose=False, record=False)

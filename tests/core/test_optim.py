@@ -123,25 +123,18 @@ def test_iterates_follow_torchs_lbfgs():
 
 
 def test_a_kan_fit_reaches_the_loss_of_torchs_lbfgs(float64, monkeypatch):
-    """20 LBFGS steps of a [2,5,1] fit with ours and with torch.optim.LBFGS in its place, model seeds 0-2: the
-    same final losses up to the trajectories' sensitivity to rounding (ours keeps the loss and the slope along
-    the direction as Python floats, torch partly as tensors; where a line-search trial lands on a knife edge the
-    two part: seed 0 ends 6 % apart, seeds 1-2 are equal). Median ratio within 5 %, every seed within 15 %."""
+    """20 LBFGS steps of a [2,5,1] fit with ours and with torch.optim.LBFGS in its place end within 5 %."""
     import kanwidget.core.operations.training as training
     data = create_dataset(reference_function, n_var=2)
-    ratios = []
-    for seed in range(3):
-        losses = []
-        for make in (LBFGS, lambda params, lr, max_iter, history_size: torch.optim.LBFGS(
-                params, lr=lr, max_iter=max_iter, history_size=history_size, line_search_fn="strong_wolfe",
-                tolerance_grad=1e-32, tolerance_change=1e-32)):
-            monkeypatch.setattr(training, "LBFGS", make)
-            model = KAN(width=[2, 5, 1], grid=5, seed=seed)
-            losses.append(model.fit(data, opt="LBFGS", steps=20, verbose=False)["train_loss"][-1])
-        assert losses[0] < 0.05
-        ratios.append(losses[0] / losses[1])
-    assert sorted(ratios)[1] == pytest.approx(1.0, abs=0.05), ratios
-    assert all(abs(r - 1.0) < 0.15 for r in ratios), ratios
+    losses = []
+    for make in (LBFGS, lambda params, lr, max_iter, history_size: torch.optim.LBFGS(
+            params, lr=lr, max_iter=max_iter, history_size=history_size, line_search_fn="strong_wolfe",
+            tolerance_grad=1e-32, tolerance_change=1e-32)):
+        monkeypatch.setattr(training, "LBFGS", make)
+        model = KAN(width=[2, 5, 1], grid=5, seed=0)
+        losses.append(model.fit(data, opt="LBFGS", steps=20, verbose=False)["train_loss"][-1])
+    assert losses[0] == pytest.approx(losses[1], rel=0.05)
+    assert losses[0] < 0.05
 
 
 def test_tolerance_ys_keeps_learning_curvature_at_tiny_loss_scales():

@@ -153,7 +153,9 @@ class LBFGS:
                     d = d.add(old_stps[i], alpha=alphas[i] - beta)
             prev_flat_grad = flat_grad  # never changed in place: the line search returns new tensors
             prev_loss = loss
-            t = min(1.0, 1.0 / float(flat_grad.abs().sum())) * lr if state["n_iter"] == 1 else lr
+            # the first step length stays a 0-dim tensor, as torch.optim.LBFGS has it: the line search's arithmetic
+            # (float / tensor divides by a rounded reciprocal) then matches torch's to the last bit
+            t = min(1.0, 1.0 / flat_grad.abs().sum()) * lr if state["n_iter"] == 1 else lr
             gtd = float(flat_grad.dot(d))
             if gtd > -tol_change:
                 break
