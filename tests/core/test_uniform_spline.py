@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kanwidget.core.numerics import spline
+from kanwidget.core.numerics import spline, spline_tables
 from kanwidget.core.numerics.bspline_reference import bspline_basis_reference, bspline_derivative_reference
 
 F64 = torch.float64
@@ -31,7 +31,7 @@ def samples(knots: torch.Tensor, n: int = 400, seed: int = 0) -> torch.Tensor:
 @pytest.mark.parametrize("intervals", [3, 5, 10])
 def test_values_and_slopes_equal_the_recursion(k: int, intervals: int) -> None:
     knots = uniform_knots([(-1.0, 1.0), (0.0, 3.5), (-7.0, -2.0)], intervals, k)
-    assert spline._table_for(knots, k, F64).uniform is not None
+    assert spline_tables._table_for(knots, k, F64).uniform is not None
     x = samples(knots)
     bases, slopes = spline._bases_and_derivative(x, knots, k, need_derivative=True)
     torch.testing.assert_close(bases, bspline_basis_reference(x, knots, k), rtol=0, atol=1e-13)
@@ -100,7 +100,7 @@ def test_uneven_knots_take_the_general_path() -> None:
     knots = uniform_knots([(-1.0, 1.0)], 5, 3)
     bent = knots.clone()
     bent[0, 5] += 1e-3
-    assert spline._table_for(bent, 3, F64).uniform is None
+    assert spline_tables._table_for(bent, 3, F64).uniform is None
     x = samples(bent)
     torch.testing.assert_close(spline._bases_and_derivative(x, bent, 3, True)[0], bspline_basis_reference(x, bent, 3),
                                rtol=0, atol=1e-13)
@@ -110,4 +110,4 @@ def test_float32_and_half_precision_knots_take_the_general_path() -> None:
     """The uniform path's global position would round worse than the general path's local one in float32."""
     for dtype in (torch.float32, torch.float16):
         knots = uniform_knots([(-1.0, 1.0)], 5, 3, dtype=dtype)
-        assert spline._table_for(knots, 3, dtype).uniform is None
+        assert spline_tables._table_for(knots, 3, dtype).uniform is None
